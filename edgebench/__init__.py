@@ -1,0 +1,3 @@
+"""edgebench: measure CNN training (PyTorch vs MXNet) on edge boards."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""edgebench.models.mxnet."""
