@@ -1,0 +1,5 @@
+import sys
+
+from edgebench.cli import main
+
+sys.exit(main())
