@@ -1,1 +1,6 @@
-"""edgebench.hwconfig."""
+"""Device profiles and hardware configurations (cores, GPU, threads)."""
+
+from edgebench.hwconfig.profiles import load_profile
+from edgebench.hwconfig.resolve import HardwareConfig, HardwareConfigError, check_host, resolve
+
+__all__ = ["HardwareConfig", "HardwareConfigError", "check_host", "load_profile", "resolve"]

@@ -1,0 +1,76 @@
+"""Hardware configurations: from config.yaml's core groups to concrete cores, checked on this host."""
+
+import glob
+import os
+from dataclasses import dataclass
+
+
+class HardwareConfigError(ValueError):
+    """A hardware configuration that this host cannot provide."""
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """One resolved hardware configuration: which cores, whether the GPU is used."""
+
+    name: str
+    core_groups: tuple[str, ...]
+    cores: tuple[int, ...]
+    gpu: bool
+
+    @property
+    def threads(self) -> int:
+        """Return the framework thread count: one per core of the configuration."""
+        return len(self.cores)
+
+
+def host_cores() -> set[int]:
+    """Return the cores this process may run on (respects containers and cgroups)."""
+    return set(os.sched_getaffinity(0))
+
+
+def host_has_gpu() -> bool:
+    """Return whether an NVIDIA GPU is visible, without importing a framework."""
+    # Jetson boards expose the integrated GPU through nvhost nodes, not NVML.
+    if glob.glob("/dev/nvhost-ctrl-gpu") or glob.glob("/dev/nvhost-gpu"):
+        return True
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return pynvml.nvmlDeviceGetCount() > 0
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # no driver, no library: no usable GPU
+        return False
+
+
+def resolve(name: str, hwconfig: dict, profile: dict) -> HardwareConfig:
+    """Return the configuration `name` with its core groups turned into core ids."""
+    groups = profile.get("cores") or {}
+    cores: set[int] = set()
+    for group in hwconfig["cores"]:
+        if group not in groups:
+            raise HardwareConfigError(
+                f"hwconfigs.{name}.cores: core group {group!r} is not in device profile "
+                f"{profile['name']!r} (groups: {', '.join(groups) or 'none'})"
+            )
+        members = groups[group]
+        cores |= host_cores() if members == "all" else {int(c) for c in members}
+    return HardwareConfig(name, tuple(hwconfig["cores"]), tuple(sorted(cores)), bool(hwconfig.get("gpu", False)))
+
+
+def check_host(cfg: HardwareConfig, *, available_cores=None, gpu_available=None) -> None:
+    """Raise HardwareConfigError naming the config key and reason if this host cannot run cfg."""
+    available = host_cores() if available_cores is None else set(available_cores)
+    missing = sorted(set(cfg.cores) - available)
+    if missing:
+        raise HardwareConfigError(
+            f"hwconfigs.{cfg.name}.cores: core(s) {missing} not available on this host "
+            f"(usable cores: {sorted(available)})"
+        )
+    if cfg.gpu:
+        has_gpu = host_has_gpu() if gpu_available is None else gpu_available
+        if not has_gpu:
+            raise HardwareConfigError(f"hwconfigs.{cfg.name}.gpu: true, but this host has no usable NVIDIA GPU")

@@ -1,0 +1,131 @@
+"""Host sampler for machines without tegrastats: psutil CPU per core, RAM and swap at a fixed interval.
+
+Runs as its own process (`python -m edgebench.monitor.host --log hw.log`), so sampling never
+competes with the training loop for the interpreter; each sample is one JSON line whose keys
+already follow DESIGN.md's hw.csv contract.
+"""
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import psutil
+
+MB = 1024 * 1024
+
+
+def utc_now() -> str:
+    """Return the current time as ISO-8601 UTC with microseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def take_sample() -> dict:
+    """Return one sample with hw.csv column names (CPU load is since the previous call)."""
+    sample = {"timestamp": utc_now()}
+    memory, swap = psutil.virtual_memory(), psutil.swap_memory()
+    # "used" as tegrastats reports it: memory not available to new work (excludes cache).
+    sample["ram_used_mb"] = round((memory.total - memory.available) / MB, 1)
+    sample["ram_total_mb"] = round(memory.total / MB, 1)
+    sample["swap_used_mb"] = round(swap.used / MB, 1)
+    sample["swap_total_mb"] = round(swap.total / MB, 1)
+    for i, load in enumerate(psutil.cpu_percent(percpu=True)):
+        sample[f"cpu{i}_load_pct"] = load
+    try:
+        frequencies = psutil.cpu_freq(percpu=True) or []
+    except (OSError, NotImplementedError):  # no cpufreq in some VMs and containers
+        frequencies = []
+    for i, freq in enumerate(frequencies):
+        sample[f"cpu{i}_freq_mhz"] = round(freq.current, 1)
+    return sample
+
+
+def run_sampler(log_path: Path, interval_s: float) -> None:
+    """Append one JSON sample per interval to log_path until SIGTERM or SIGINT."""
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    psutil.cpu_percent(percpu=True)  # primes the counters: the first reading is meaningless
+    with open(log_path, "a", buffering=1) as log:
+        log.write(f"# host sampler start {utc_now()} interval_s={interval_s}\n")
+        next_tick = time.monotonic() + interval_s
+        while not stopping:
+            time.sleep(max(0.0, next_tick - time.monotonic()))
+            if stopping:
+                break
+            log.write(json.dumps(take_sample()) + "\n")
+            # Ticks are scheduled from the start, so slow samples do not make the rate drift.
+            next_tick += interval_s
+
+
+class HostSampler:
+    """Runs the host sampler as a child process for the duration of a `with` block."""
+
+    def __init__(self, log_path, interval_s: float = 1.0):
+        self.log_path = Path(log_path)
+        self.interval_s = interval_s
+        self.process = None
+
+    def start(self) -> None:
+        """Start sampling into the log (appending, so a resumed run keeps earlier samples)."""
+        command = [sys.executable, "-m", "edgebench.monitor.host", "--log", str(self.log_path),
+                   "--interval", str(self.interval_s)]
+        self.process = subprocess.Popen(command)
+
+    def stop(self) -> None:
+        """Stop the sampler and wait for it to flush."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def parse_host_log(log_path) -> tuple[pd.DataFrame, int]:
+    """Return the samples of a host-sampler log as hw.csv rows, and how many lines were skipped."""
+    rows, skipped = [], 0
+    with open(log_path) as log:
+        for line in log:
+            if line.startswith("#") or not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # e.g. a line cut short by a kill
+                skipped += 1
+    return pd.DataFrame(rows), skipped
+
+
+def main(argv=None) -> int:
+    """Run the sampler from the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--log", required=True, type=Path, help="JSON-lines log to append to")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    args = parser.parse_args(argv)
+    run_sampler(args.log, args.interval)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

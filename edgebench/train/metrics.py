@@ -1,0 +1,37 @@
+"""Loss/accuracy bookkeeping shared by both frameworks (numpy only, so both are scored identically)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def topk_correct(logits: np.ndarray, labels: np.ndarray, k: int) -> int:
+    """Return how many rows of logits have their label among the k highest scores."""
+    k = min(k, logits.shape[1])
+    # argpartition finds the top k without a full sort; ties resolve arbitrarily, as in both frameworks.
+    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    return int((top == labels[:, None]).any(axis=1).sum())
+
+
+@dataclass
+class EpochMeter:
+    """Accumulates summed loss and top-1/top-5 hits over the batches of one pass."""
+
+    samples: int = 0
+    loss_sum: float = 0.0
+    top1: int = 0
+    top5: int = 0
+
+    def add(self, mean_loss: float, logits: np.ndarray, labels: np.ndarray) -> None:
+        """Add one batch given its mean loss and its logits."""
+        n = len(labels)
+        self.samples += n
+        self.loss_sum += float(mean_loss) * n
+        self.top1 += topk_correct(logits, labels, 1)
+        self.top5 += topk_correct(logits, labels, 5)
+
+    def summary(self) -> tuple[float, float, float]:
+        """Return (mean loss, top-1 accuracy, top-5 accuracy) as fractions."""
+        if self.samples == 0:
+            return float("nan"), float("nan"), float("nan")
+        return self.loss_sum / self.samples, self.top1 / self.samples, self.top5 / self.samples

@@ -1,0 +1,34 @@
+"""Checks and lookups on the validated workflow config that the JSON schema cannot express."""
+
+from edgebench.hwconfig import HardwareConfig, check_host, load_profile, resolve
+
+
+class ConfigError(ValueError):
+    """A config value that is well-formed but inconsistent or impossible."""
+
+
+def input_size(config: dict, model: str) -> int:
+    """Return the input side in pixels for a model."""
+    sizes = config["input_size"]
+    return int(sizes.get(model, sizes["default"]))
+
+
+def input_sizes(config: dict) -> list[int]:
+    """Return the distinct input sizes the configured models need, sorted."""
+    return sorted({input_size(config, m) for m in config["models"]})
+
+
+def hardware_config(config: dict, name: str) -> HardwareConfig:
+    """Return the resolved hardware configuration `name` (cores from the device profile)."""
+    if name not in config["hwconfigs"]:
+        raise ConfigError(f"hwconfig {name!r}: not defined under hwconfigs (defined: {', '.join(config['hwconfigs'])})")
+    return resolve(name, config["hwconfigs"][name], load_profile(config["device_profile"]))
+
+
+def check(config: dict, *, host: bool = True) -> None:
+    """Raise ConfigError (or HardwareConfigError) if the config cannot run; host=False skips host checks."""
+    load_profile(config["device_profile"])
+    for name in config["run_hwconfigs"]:
+        cfg = hardware_config(config, name)  # raises on an unknown config or core group
+        if host:
+            check_host(cfg)

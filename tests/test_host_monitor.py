@@ -1,0 +1,40 @@
+"""The psutil host sampler, run for real as a child process."""
+
+import time
+
+from edgebench.monitor.host import HostSampler, parse_host_log
+from edgebench.hwconfig.resolve import host_cores
+
+
+def test_sampler_writes_contract_columns(tmp_path):
+    log = tmp_path / "hw.log"
+    with HostSampler(log, interval_s=0.2):
+        time.sleep(2.0)
+    hw, skipped = parse_host_log(log)
+    assert skipped == 0
+    assert len(hw) >= 3  # ~10 expected; generous for a loaded machine and interpreter start-up
+    for column in ("timestamp", "ram_used_mb", "ram_total_mb", "swap_used_mb", "swap_total_mb"):
+        assert column in hw.columns
+    n_cores = len(host_cores())
+    assert all(f"cpu{i}_load_pct" in hw.columns for i in range(n_cores))
+    assert hw["cpu0_load_pct"].between(0, 100).all()
+    assert (hw["ram_used_mb"] > 0).all() and (hw["ram_used_mb"] <= hw["ram_total_mb"]).all()
+    assert not any(c.startswith("power_") for c in hw.columns)  # no sensor here: absent, not zero
+    stamps = hw["timestamp"].map(lambda s: s.endswith("+00:00"))
+    assert stamps.all()
+
+
+def test_restart_appends_and_truncated_line_is_counted(tmp_path):
+    log = tmp_path / "hw.log"
+    with HostSampler(log, interval_s=0.2):
+        time.sleep(1.0)
+    first, _ = parse_host_log(log)
+    with open(log, "a") as fh:
+        fh.write('{"timestamp": "2026-01-01T00:00:00+00:00", "ram_us')  # a kill -9 mid-write
+        fh.write("\n")
+    with HostSampler(log, interval_s=0.2):
+        time.sleep(1.0)
+    hw, skipped = parse_host_log(log)
+    assert skipped == 1
+    assert len(hw) > len(first)
+    assert log.read_text().count("# host sampler start") == 2

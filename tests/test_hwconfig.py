@@ -1,0 +1,77 @@
+"""Device profiles, configuration resolution, host checks, and real pinning in a child process."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from edgebench.hwconfig import HardwareConfigError, check_host, load_profile, resolve
+from edgebench.hwconfig.apply import thread_environment
+from edgebench.hwconfig.resolve import host_cores, host_has_gpu
+
+
+def test_demo_profile_maps_two_cores():
+    profile = load_profile("demo")
+    assert profile["cores"] == {"core0": [0], "core1": [1]}
+    cfg = resolve("cpu_cfg3", {"cores": ["core0", "core1"]}, profile)
+    assert cfg.cores == (0, 1) and cfg.threads == 2 and not cfg.gpu
+
+
+def test_unknown_profile_names_the_key():
+    with pytest.raises(ValueError, match="device_profile 'no_such_board'"):
+        load_profile("no_such_board")
+
+
+def test_unknown_core_group_is_refused():
+    with pytest.raises(HardwareConfigError, match=r"hwconfigs\.cpu_cfg1\.cores: core group 'a57'"):
+        resolve("cpu_cfg1", {"cores": ["a57"]}, load_profile("demo"))
+
+
+def test_core_the_host_lacks_is_refused():
+    missing = max(host_cores()) + 1
+    profile = {"name": "big", "cores": {"many": [0, missing]}}
+    cfg = resolve("cpu_cfg9", {"cores": ["many"]}, profile)
+    with pytest.raises(HardwareConfigError, match=rf"hwconfigs\.cpu_cfg9\.cores: core\(s\) \[{missing}\] not available"):
+        check_host(cfg)
+
+
+def test_gpu_config_on_host_without_gpu_is_refused():
+    cfg = resolve("gpu_cfg1", {"cores": ["core0"], "gpu": True}, load_profile("demo"))
+    with pytest.raises(HardwareConfigError, match=r"hwconfigs\.gpu_cfg1\.gpu: true, but this host has no usable"):
+        check_host(cfg, gpu_available=False)
+    if not host_has_gpu():  # the real probe agrees on this machine
+        with pytest.raises(HardwareConfigError):
+            check_host(cfg)
+
+
+def test_all_group_takes_every_usable_core():
+    cfg = resolve("cpu_all", {"cores": ["all"]}, load_profile("host"))
+    assert set(cfg.cores) == host_cores()
+
+
+def test_cpu_config_hides_gpu_and_sizes_threads():
+    cfg = resolve("cpu_cfg1", {"cores": ["core0"]}, load_profile("demo"))
+    env = thread_environment(cfg)
+    assert env["OMP_NUM_THREADS"] == "1" and env["CUDA_VISIBLE_DEVICES"] == ""
+
+
+@pytest.mark.skipif(len(host_cores()) < 2 or 1 not in host_cores(), reason="needs core 1")
+def test_enter_pins_a_real_process_and_both_frameworks_thread_counts():
+    # A child process enters the config exactly as a training run does, then imports both frameworks.
+    code = """
+import json, os
+from edgebench.hwconfig import load_profile, resolve
+from edgebench.hwconfig.apply import enter
+enter(resolve("cpu_cfg2", {"cores": ["core1"]}, load_profile("demo")))
+import torch
+from edgebench.compat import import_mxnet
+mx = import_mxnet()
+print(json.dumps({"affinity": sorted(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
+                  "omp": os.environ["OMP_NUM_THREADS"], "cuda_visible": torch.cuda.is_available()}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"affinity": [1], "torch_threads": 1, "omp": "1", "cuda_visible": False}

@@ -1,0 +1,62 @@
+"""The per-configuration table from run.json + epochs.csv files on disk."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edgebench.analysis.table import COLUMNS, build_table, write_csv
+
+
+def make_run(root, framework, model, rep, epoch_seconds, losses, val_accs, val_top5, status="done", energy=None):
+    run = root / framework / model / "cpu_cfg1" / f"rep{rep}"
+    run.mkdir(parents=True)
+    n = len(epoch_seconds)
+    pd.DataFrame({
+        "epoch": range(n), "train_loss": losses, "train_acc": [0.5] * n, "train_top5": [0.9] * n,
+        "val_loss": losses, "val_acc": val_accs, "val_top5": val_top5, "epoch_seconds": epoch_seconds,
+        "started_at": ["2026-01-01T00:00:00+00:00"] * n, "ended_at": ["2026-01-01T00:00:01+00:00"] * n,
+    }).to_csv(run / "epochs.csv", index=False)
+    summary = {"framework": framework, "model": model, "status": status, "total_time_s": float(sum(epoch_seconds)),
+               "energy": energy or {"avg_power_w": None, "energy_wh": None, "energy_wh_integrated": None}}
+    (run / "run.json").write_text(json.dumps(summary))
+    return run / "run.json"
+
+
+def test_means_and_stds_follow_the_thesis_definitions(tmp_path):
+    runs = [
+        make_run(tmp_path, "pytorch", "lenet", 0, [10, 12], [2.0, 1.0], [0.2, 0.4], [0.6, 0.8],
+                 energy={"avg_power_w": 5.0, "power_std_w": 0.5, "energy_wh": 5.0 * 22 / 3600, "energy_wh_integrated": 0.03}),
+        make_run(tmp_path, "pytorch", "lenet", 1, [14, 16], [3.0, 2.0], [0.3, 0.5], [0.7, 0.9],
+                 energy={"avg_power_w": 7.0, "power_std_w": 1.5, "energy_wh": 7.0 * 30 / 3600, "energy_wh_integrated": 0.05}),
+        make_run(tmp_path, "mxnet", "lenet", 0, [8, 8], [1.5, 1.5], [0.1, 0.1], [0.5, 0.5]),
+    ]
+    table = build_table(runs)
+    assert list(table.columns) == COLUMNS
+    assert list(table["framework"]) == ["mxnet", "pytorch"]
+    pt = table.set_index("framework").loc["pytorch"]
+    assert pt["runs"] == 2
+    assert pt["total_time_s"] == 26 and pt["total_time_s_std"] == pytest.approx(np.std([22, 30], ddof=1))
+    assert pt["epoch_time_s"] == 13 and pt["epoch_time_s_std"] == pytest.approx(np.std([10, 12, 14, 16], ddof=1))
+    assert pt["loss"] == 2.0 and pt["loss_std"] == pytest.approx(np.std([2, 1, 3, 2], ddof=1))
+    assert pt["val_acc"] == pytest.approx(0.35) and pt["top5_acc"] == pytest.approx(0.75)
+    assert pt["avg_power_w"] == 6.0 and pt["avg_power_w_std"] == 1.0
+    assert pt["energy_wh"] == pytest.approx((5 * 22 + 7 * 30) / 3600 / 2)
+    assert pt["status"] == "done"
+    mx = table.set_index("framework").loc["mxnet"]
+    assert mx["runs"] == 1 and np.isnan(mx["total_time_s_std"])  # one run: no spread to report
+    assert np.isnan(mx["avg_power_w"]) and np.isnan(mx["energy_wh"])  # no sensor: empty, never zero
+
+
+def test_models_keep_config_order_and_csv_round_trips(tmp_path):
+    runs = [make_run(tmp_path, fw, model, 0, [1.0], [1.0], [0.5], [0.9])
+            for model in ("lenet", "alexnet") for fw in ("pytorch", "mxnet")]
+    table = build_table(runs)
+    assert list(zip(table["model"], table["framework"])) == [
+        ("lenet", "mxnet"), ("lenet", "pytorch"), ("alexnet", "mxnet"), ("alexnet", "pytorch")]
+    out = tmp_path / "cpu_cfg1.csv"
+    write_csv(table, out)
+    back = pd.read_csv(out)
+    assert list(back.columns) == COLUMNS and len(back) == 4
+    assert back["avg_power_w"].isna().all()
