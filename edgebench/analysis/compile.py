@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench.analysis.markdown import to_markdown
-from edgebench.analysis.ranking import rank_table, read_config_table, validate_table, write_text_atomic
+from edgebench.analysis.ranking import is_finished, rank_table, read_config_table, validate_table, write_text_atomic
 
 COMPILED_FEATURES = ["total_time", "avg_power"]  # the two the thesis compiles in Table 5.18
 COMPILATION_COLUMNS = ["model", "feature", "hwcfg", "best_framework", "difference", "difference_pct",
@@ -17,8 +17,6 @@ COMPILATION_COLUMNS = ["model", "feature", "hwcfg", "best_framework", "differenc
 ENERGY_COLUMNS = ["model", "framework", "hwcfg", "energy_wh", "energy_wh_integrated"]
 SUM_COLUMN = "sum"
 TOTAL_ROW = "total"
-# run.json/table statuses that mean "this run finished"; anything else is shown as the reason
-FINISHED_STATUSES = {"ok", "done", "complete", "completed", "finished", "success", "succeeded", "yes"}
 SECONDS_PER_HOUR = 3600.0
 
 
@@ -92,8 +90,7 @@ def _completion_cell(row: pd.Series) -> str:
     if status is None or pd.isna(status) or str(status).strip() == "":
         # no status recorded: a table row with a total time is a run that finished
         return "Yes" if pd.notna(row.get("total_time_s")) else "No"
-    status = str(status).strip()
-    return "Yes" if status.lower() in FINISHED_STATUSES else f"No: {status}"
+    return "Yes" if is_finished(status) else f"No: {str(status).strip()}"
 
 
 def _completion(tables: dict, models: list, frameworks: list) -> pd.DataFrame:

@@ -34,6 +34,15 @@ NUMERIC_COLUMNS = [
 ]
 SIGNIFICANCE_LEVEL = 0.05
 TIE = "tie"
+# statuses that mean "this run finished"; a row with any other non-blank status is not ranked
+FINISHED_STATUSES = {"ok", "done", "complete", "completed", "finished", "success", "succeeded", "yes"}
+
+
+def is_finished(status) -> bool:
+    """Return whether a table's status cell means a finished run (a blank status counts as finished)."""
+    if status is None or pd.isna(status) or str(status).strip() == "":
+        return True
+    return str(status).strip().lower() in FINISHED_STATUSES
 
 
 def validate_table(table: pd.DataFrame, source: str = "table") -> pd.DataFrame:
@@ -137,15 +146,19 @@ def _compare(feature: str, model: str, table: pd.DataFrame, frameworks: list[str
 def rank_table(table: pd.DataFrame) -> pd.DataFrame:
     """Return the ranking (one row per feature and model) of the two frameworks in a per-configuration table.
 
-    Rows whose comparison is impossible (a framework missing for that model, or a missing
-    value) keep an empty best_framework and empty numbers; equal values give best_framework
-    "tie". p_value/significant are filled only where both frameworks have >= 2 runs and a std.
+    Rows whose comparison is impossible (a framework missing for that model, a run whose status
+    says it did not finish, or a missing value) keep an empty best_framework and empty numbers;
+    equal values give best_framework "tie". p_value/significant are filled only where both
+    frameworks have >= 2 runs and a std.
     """
     table = validate_table(table)
+    models = list(dict.fromkeys(table["model"]))  # first-appearance order, as the table lists them
+    if "status" in table.columns:
+        # partial numbers of an unfinished run would compare unlike with like
+        table = table[table["status"].map(is_finished)]
     frameworks = sorted(table["framework"].unique())
     if len(frameworks) > 2:
         raise ValueError(f"a ranking compares two frameworks; the table holds {len(frameworks)}: {frameworks}")
-    models = list(dict.fromkeys(table["model"]))  # first-appearance order, as the table lists them
     rows = [_compare(feature, model, table, frameworks) for feature in FEATURES for model in models]
     ranking = pd.DataFrame(rows, columns=RANKING_COLUMNS)
     ranking["difference"] = ranking["difference"].astype(float)
