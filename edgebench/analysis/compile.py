@@ -46,7 +46,7 @@ def _compilation(tables: dict, models: list) -> pd.DataFrame:
 def compilation_wide(compilation: pd.DataFrame) -> pd.DataFrame:
     """Return Table 5.18's layout: one row per model and feature, one "framework pct%" cell per configuration."""
     cells = compilation.assign(cell=[
-        "n/a" if best == "" else (best if best == "tie" else f"{best} {pct:.2f}%")
+        "n/a" if best == "" else (best if best == "tie" or pd.isna(pct) else f"{best} {pct:.2f}%")
         for best, pct in zip(compilation["best_framework"], compilation["difference_pct"])
     ])
     wide = cells.pivot(index=["model", "feature"], columns="hwcfg", values="cell")
@@ -56,18 +56,19 @@ def compilation_wide(compilation: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index().rename_axis(columns=None)
 
 
+def _column_or_nan(table: pd.DataFrame, column: str) -> pd.Series:
+    return table[column] if column in table.columns else pd.Series(float("nan"), index=table.index)
+
+
 def _energy(tables: dict) -> pd.DataFrame:
     parts = []
     for hwcfg, table in tables.items():
-        from_power = table["avg_power_w"] * table["total_time_s"] / SECONDS_PER_HOUR \
-            if {"avg_power_w", "total_time_s"} <= set(table.columns) else pd.Series(float("nan"), index=table.index)
-        # a measured energy wins; avg power x time fills in where the table has none (as the thesis computed it)
-        energy = table["energy_wh"].fillna(from_power) if "energy_wh" in table.columns else from_power
-        integrated = table["energy_wh_integrated"] if "energy_wh_integrated" in table.columns \
-            else pd.Series(float("nan"), index=table.index)
+        from_power = _column_or_nan(table, "avg_power_w") * _column_or_nan(table, "total_time_s") / SECONDS_PER_HOUR
+        # a recorded energy wins; avg power x time (the thesis's Table 5.20 rule) fills in where there is none
+        energy = _column_or_nan(table, "energy_wh").fillna(from_power)
         parts.append(pd.DataFrame({"model": table["model"], "framework": table["framework"], "hwcfg": hwcfg,
                                    "energy_wh": energy.astype(float),
-                                   "energy_wh_integrated": integrated.astype(float)}))
+                                   "energy_wh_integrated": _column_or_nan(table, "energy_wh_integrated").astype(float)}))
     return pd.concat(parts, ignore_index=True)[ENERGY_COLUMNS]
 
 

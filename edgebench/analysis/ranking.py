@@ -122,7 +122,7 @@ def _compare(feature: str, model: str, table: pd.DataFrame, frameworks: list[str
     row.update(feature=feature, model=model, best_framework="")
     if len(frameworks) != 2:
         return row
-    (fw_a, fw_b) = frameworks
+    fw_a, fw_b = frameworks
     a, b = (_value(table, fw, model, value_col) for fw in frameworks)
     if math.isnan(a) or math.isnan(b):
         return row  # one framework did not finish (or did not record this): nothing to rank
