@@ -1,0 +1,1 @@
+"""The dataset stage: ImageNet scan, statistical subset, prepared tensors, loaders."""
