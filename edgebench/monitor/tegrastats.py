@@ -384,6 +384,8 @@ class TegrastatsRunner:
                 self.process.wait()
         for thread in self._threads:
             thread.join(timeout=timeout_s)
+        self.process.stdout.close()
+        self.process.stderr.close()
         with self._lock:
             self._log.close()
         code = self.process.returncode
