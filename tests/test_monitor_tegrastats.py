@@ -202,6 +202,9 @@ def test_old_lower_case_cpu_list_with_shared_frequency():
         LINES[1][:57],  # cut inside the CPU list
         LINES[1][:-3],  # cut after the `/` of the last rail
         LINES[6][:-2],  # cut inside `mW`
+        LINES[1][: LINES[1].index("Tboard@4") + 8],  # cut inside a temperature
+        LINES[1][: LINES[1].index(" VDD_IN") + 7],  # cut after a rail's name
+        LINES[10][: LINES[10].index("cpu@52.968C/") + 12],  # cut inside a cur/max temperature
         LINES[1][:120] + LINES[2],  # two lines glued, the first one cut
         LINES[1] + LINES[2],  # two whole lines glued without newline
         "Tue Jan 26 15:04:05 EST 2021",  # a `date` header line
@@ -230,6 +233,19 @@ def test_parse_log_keeps_order_counts_skips_and_ignores_markers(tmp_path):
     assert list(df["power_total_mw"]) == [3140, 1840]
     # Contract order: timestamp first, then memory, cores, ..., power; total last.
     assert df.columns[0] == "timestamp" and df.columns[-1] == "power_total_mw"
+
+
+def test_a_line_cut_between_two_fields_is_told_by_its_run(tmp_path):
+    # Cut exactly after a temperature: the line alone looks whole, its run says otherwise.
+    cut = LINES[2][: LINES[2].index(" VDD_SYS_GPU")]
+    assert parse_line(cut) is not None
+    stamped = [f"2026-11-26T13:40:0{i}.000+00:00 {line}" for i, line in enumerate([LINES[1], cut, LINES[2], LINES[1]])]
+    df, skipped = parse_log(stamped + ["# restart 2026-11-26T13:41:00.000+00:00", LINES[7], LINES[7]])
+    assert skipped == 1
+    assert list(df["timestamp"])[:3] == [
+        "2026-11-26T13:40:00.000+00:00", "2026-11-26T13:40:02.000+00:00", "2026-11-26T13:40:03.000+00:00"
+    ]
+    assert len(df) == 5  # the run after the restart (no rails, Orin NX) is judged on its own
 
 
 def test_parse_log_of_mixed_boards_fills_absent_fields_with_empty():

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -62,8 +63,15 @@ SENSOR_OFF_C = -256.0
 # Rails wired to nothing on the second INA3221 of AGX Orin; they carry no information.
 UNCONNECTED_RAILS = frozenset({"NC"})
 TO_MB = {"k": 1 / 1024, "M": 1, "G": 1024}
-# A complete line ends with one of these; anything else was cut off mid-token.
-COMPLETE_ENDINGS = tuple("0123456789C%])") + ("off", "mW")
+# The last token of a whole line is one of these complete values: a rail's `cur/avg[/max]`,
+# a temperature `name@tC[/tC]`, a load `n%[@f]`, a clock `@f` or `@[f,...]`, a bare number,
+# `off`, or the end of the CPU list. A line cut inside a name, after `@` or `/`, or inside a
+# temperature fails this; one cut inside the last rail's digits cannot be told from a whole one.
+FINAL_TOKEN_RE = re.compile(
+    r"\d+(?:\.\d+)?(mW)?/\d+(?:\.\d+)?(?(1)mW)(?:/\d+(?:\.\d+)?(?(1)mW))?"
+    r"|[A-Za-z]\w*@-?\d+(?:\.\d+)?C(?:/-?\d+(?:\.\d+)?C)?"
+    r"|(?:\d+%)?(?:@(?:\d+|\[[\d,]*\]))?|\d+|off|.*\]"
+)
 MAX_CORES = 512
 CPU_COLUMNS = [(f"cpu{i}_load_pct", f"cpu{i}_freq_mhz") for i in range(MAX_CORES)]
 
@@ -123,9 +131,7 @@ def looks_complete(line: str) -> bool:
         and line.count("RAM ") - line.count("IRAM ") == 1
         and line.count("[") == line.count("]")
         and line.count("(") == line.count(")")
-        and line.endswith(COMPLETE_ENDINGS)
-        # Rails come last; once they carry units, a whole line ends with one.
-        and ("mW/" not in line or line.endswith("mW"))
+        and FINAL_TOKEN_RE.fullmatch(line, line.rfind(" ") + 1) is not None
     )
 
 
@@ -253,24 +259,50 @@ def _iter_lines(path_or_lines):
         yield from path_or_lines
 
 
+def _drop_cut_rows(rows: list[dict]) -> tuple[list[dict], int]:
+    """Return (rows without lines cut off at a field boundary, how many were dropped)."""
+    # One tegrastats process prints the same fields on every line, rails last. A line cut
+    # exactly between two fields still looks whole, but ends in an earlier field than the
+    # others: its last column differs from the one most lines of the run end with.
+    if len(rows) < 3:
+        return rows, 0
+    last = [next(reversed(row)) for row in rows]
+    usual, count = Counter(last).most_common(1)[0]
+    if count * 2 <= len(rows):
+        return rows, 0  # no usual shape to judge by
+    kept = [row for row, end in zip(rows, last) if end == usual]
+    return kept, len(rows) - len(kept)
+
+
 def parse_log(path_or_lines, *, profile=None, power_method="total"):
     """Return (hw DataFrame with one row per parsed line in order, count of skipped lines)."""
     import pandas as pd
 
     from edgebench.monitor.power import add_total_power
 
-    rows = []
+    rows: list[dict] = []
+    run: list[dict] = []  # the rows of one tegrastats process, between restart markers
     skipped = 0
     for line in _iter_lines(path_or_lines):
         stripped = line.strip()
-        # Blank lines and our own markers (`# restart ...`) are not samples and not errors.
-        if not stripped or stripped.startswith("#"):
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            # Our own markers are not samples and not errors; a restart begins a new run.
+            if stripped.startswith("# restart"):
+                kept, dropped = _drop_cut_rows(run)
+                rows.extend(kept)
+                skipped += dropped
+                run = []
             continue
         row = parse_line(stripped)
         if row is None:
             skipped += 1
         else:
-            rows.append(row)
+            run.append(row)
+    kept, dropped = _drop_cut_rows(run)
+    rows.extend(kept)
+    skipped += dropped
     # One DataFrame for the whole log: per-line pandas work would cost more than the parsing.
     df = pd.DataFrame.from_records(rows) if rows else pd.DataFrame({"timestamp": []})
     df = add_total_power(df, profile, method=power_method)
