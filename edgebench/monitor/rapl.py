@@ -7,6 +7,7 @@ is the counter's increase between two reads divided by the time between them. Si
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -24,10 +25,21 @@ class RaplZone:
         self.path = path
         self.column = column
         self.max_range_uj = max_range_uj
+        self._fd: int | None = None
 
     def energy_uj(self) -> int:
         """Return the zone's cumulative energy counter in microjoules."""
-        return int((self.path / "energy_uj").read_text())
+        # Kept open and re-read from offset 0 (sysfs regenerates the text on each read):
+        # an open/read/close per sample costs several times more, and the sampler runs for days.
+        if self._fd is None:
+            self._fd = os.open(self.path / "energy_uj", os.O_RDONLY)
+        return int(os.pread(self._fd, 32, 0))
+
+    def close(self) -> None:
+        """Close the counter file if open."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _domain(name: str) -> str:
@@ -119,3 +131,8 @@ class RaplReader:
             result[zone.column] = delta / (now - self._last_time) / 1000.0
         self._last, self._last_time = counts, now
         return result
+
+    def close(self) -> None:
+        """Close the counter files."""
+        for zone in self.zones:
+            zone.close()
