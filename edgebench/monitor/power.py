@@ -9,9 +9,9 @@ the sum of its top-level rails, flagged as an estimate. See resources/profiles/*
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "resources" / "profiles"
+from edgebench.hwconfig.profiles import PROFILES_DIR, load_profile  # noqa: F401  (re-exported)
+
 METHODS = ("total", "thesis_sum")
 # Input rails by name, most complete first: Thor's VIN includes the carrier board,
 # VDD_IN / POM_5V_IN are the module's input (TX1/TX2/NX/Orin NX/Nano, Nano).
@@ -21,24 +21,6 @@ _RAIL_COLUMN_RE = re.compile(r"power_([a-z0-9_]+?)_mw$")
 # (RAPL domains and NVML GPUs) whose totals follow other rules, see host_total_rails().
 _NOT_RAILS_RE = re.compile(r"^power_(?:total|thesis_sum|rapl_\w+|gpu\d+)_mw$|_(?:avg|max)_mw$")
 _HOST_TOP_LEVEL_RE = re.compile(r"^power_(?:rapl_package_\d+|rapl_(?:package_\d+_)?dram|gpu\d+)_mw$")
-
-
-def load_profile(name_or_path) -> dict:
-    """Return a device profile read from resources/profiles/<name>.yaml or a YAML path."""
-    import yaml
-
-    text = str(name_or_path)
-    path = Path(text)
-    if not (text.endswith((".yaml", ".yml")) or path.is_file()):
-        path = PROFILES_DIR / f"{text}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"device profile {text!r} not found (known profiles: {', '.join(known)})")
-    with open(path, encoding="utf-8") as handle:
-        profile = yaml.safe_load(handle)
-    if not isinstance(profile, dict) or "name" not in profile:
-        raise ValueError(f"device profile {path}: not a mapping with a 'name'")
-    return profile
 
 
 def rail_column(rail: str) -> str:
