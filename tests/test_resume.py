@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 RUN = "results/runs/pytorch/alexnet/cpu_cfg1/rep0"
 STATE = "results/state/pytorch/alexnet/cpu_cfg1/rep0"
-CONFIG = {**TINY, "frameworks": ["pytorch"], "models": ["alexnet"], "training": {"epochs": 4}}
+CONFIG = {**TINY, "frameworks": ["pytorch"], "models": ["lenet", "alexnet"], "training": {"epochs": 4}}
 
 
 def wait_for_checkpoint(workflow: Workflow, process, epochs: int, timeout_s: float = 600):
@@ -34,6 +35,7 @@ def wait_for_checkpoint(workflow: Workflow, process, epochs: int, timeout_s: flo
 @pytest.fixture(scope="module")
 def cut_and_resumed(checkout, tmp_path_factory):
     workflow = Workflow(checkout, tmp_path_factory.mktemp("powercut"), CONFIG)
+    workflow.run("results/runs/pytorch/lenet/cpu_cfg1/rep0/run.json")  # one run finished before the cut
     process = subprocess.Popen(workflow.command(), cwd=workflow.workdir, env=workflow.env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -44,6 +46,9 @@ def cut_and_resumed(checkout, tmp_path_factory):
     killed_state = {
         "checkpoint": load_checkpoint(workflow.workdir / STATE),
         "outputs": sorted(p.name for p in (workflow.workdir / RUN).glob("*")) if (workflow.workdir / RUN).exists() else [],
+        "status": json.loads(subprocess.run(
+            [sys.executable, "-m", "edgebench", "status", "--json", "--configfile", "config.yaml"],
+            cwd=workflow.workdir, env=workflow.env, check=True, capture_output=True, text=True).stdout),
     }
     assert len(checkpoint["epochs"]) == 2
     resumed = workflow.run()  # the same plain command: no --rerun-incomplete, no --unlock
@@ -55,6 +60,17 @@ def test_kill_left_a_checkpoint_and_no_outputs(cut_and_resumed):
     # Killed in epoch 2 (0-based): two epochs checkpointed, the declared outputs not yet there.
     assert [row["epoch"] for row in killed["checkpoint"]["epochs"]] == [0, 1]
     assert killed["outputs"] == []
+
+
+def test_status_after_the_cut_lists_states_and_a_finite_estimate(cut_and_resumed):
+    _, killed, _ = cut_and_resumed
+    by_model = {s["model"]: s for s in killed["status"]}
+    assert by_model["lenet"]["state"] == "done" and by_model["lenet"]["remaining_s"] == 0
+    alexnet = by_model["alexnet"]
+    assert alexnet["state"] == "partial" and alexnet["epochs_done"] == 2 and alexnet["epochs"] == 4
+    # Two epochs left, estimated from the two measured ones of this very run.
+    assert alexnet["remaining_s"] == pytest.approx(2 * sum(alexnet["epoch_times"]) / 2)
+    assert alexnet["basis"] == "measured, same model and configuration"
 
 
 def test_rerun_resumes_at_epoch_2_with_the_checkpointed_weights(cut_and_resumed):
@@ -90,6 +106,6 @@ def test_each_epoch_exactly_once_and_times_exclude_downtime(cut_and_resumed):
 def test_table_is_complete_and_state_is_cleaned(cut_and_resumed):
     workflow, _, _ = cut_and_resumed
     table = pd.read_csv(workflow.workdir / "results/tables/cpu_cfg1.csv")
-    assert len(table) == 1 and table.loc[0, "status"] == "done" and table.loc[0, "runs"] == 1
+    assert len(table) == 2 and (table["status"] == "done").all() and (table["runs"] == 1).all()
     assert not (workflow.workdir / STATE / "checkpoint.pkl").exists()
     assert "Nothing to be done" in workflow.run("-n").stdout
