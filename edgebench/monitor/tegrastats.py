@@ -135,25 +135,37 @@ def looks_complete(line: str) -> bool:
     )
 
 
-def parse_line(line: str) -> dict | None:
-    """Return one tegrastats line as a dict of hw.csv columns, or None if it is not one."""
-    line = line.strip()
-    row: dict = {"timestamp": None}
+def split_stamps(line: str) -> tuple[str | None, str | None, str]:
+    """Return (timestamp, board timestamp kept beside ours or None, the line after its stamps)."""
+    # timestamp: our arrival stamp (UTC, same clock as epochs.csv) where the runner wrote one,
+    # else the board's own stamp (local time, no zone) where tegrastats printed one.
+    stamp = board_time = None
     if line[:1].isdigit():
         m = ARRIVAL_RE.match(line)
         if m:
-            row["timestamp"] = m.group(1)
+            stamp = m.group(1)
             line = line[m.end():]
         m = BOARD_TIME_RE.match(line)
         if m:
             month, day, year, clock = m.groups()
-            # The board's local time, without zone: kept as printed, in ISO order.
             board_time = f"{year}-{month}-{day}T{clock}"
-            if row["timestamp"] is None:
-                row["timestamp"] = board_time
-            else:
-                row["board_timestamp"] = board_time
             line = line[m.end():]
+    if stamp is None:
+        return board_time, None, line
+    return stamp, board_time, line
+
+
+def parse_line(line: str) -> dict | None:
+    """Return one tegrastats line as a dict of hw.csv columns, or None if it is not one."""
+    stamp, board_time, body = split_stamps(line.strip())
+    return _parse_body(body, stamp, board_time)
+
+
+def _parse_body(line: str, stamp: str | None, board_time: str | None) -> dict | None:
+    """Return the hw.csv columns of a line without its stamps, or None if it is not one."""
+    row: dict = {"timestamp": stamp}
+    if board_time is not None:
+        row["board_timestamp"] = board_time
     if not looks_complete(line):
         return None
 
@@ -259,19 +271,126 @@ def _iter_lines(path_or_lines):
         yield from path_or_lines
 
 
-def _drop_cut_rows(rows: list[dict]) -> tuple[list[dict], int]:
-    """Return (rows without lines cut off at a field boundary, how many were dropped)."""
+# --- whole logs -------------------------------------------------------------------------
+# A log holds hundreds of thousands of lines from one tegrastats process, laid out
+# identically except for their numbers. parse_log therefore learns each layout once from a
+# line parsed by name (parse_line's way), as one regex matching the whole line with a group
+# per number, and reads the following lines of that layout with a single match; their
+# numbers are converted column by column with numpy at the end. A line no known layout
+# matches goes through the general parser, so results are the same either way (the tests
+# compare both on every recorded line and on a synthetic log).
+
+NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+PROBE, PROBE_DECIMAL = "987654", "98765.25"
+STAMP_COLUMNS = ("timestamp", "board_timestamp")
+MAX_LAYOUTS = 256  # beyond this many layouts in one log, learning stops: general path only
+
+
+class _Layout:
+    """A line layout: its whole-line regex, what each captured number is, and its rows."""
+
+    def __init__(self, regex, sources, constants, keys):
+        self.regex = regex
+        self.sources = sources  # column -> (group index, "int" | "float" | "celsius")
+        self.constants = constants  # column -> value fixed by the layout (e.g. an `off` core)
+        self.keys = keys  # the columns in parse_line's order, stamps excluded
+        self.last_key = keys[-1]
+        self.positions: list[int] = []
+        self.values: list[str] = []  # the captured numbers of all rows, flat
+        self.stamps: list = []
+        self.board_stamps: list = []
+
+    def frame_columns(self) -> list[str]:
+        """Return the columns of frame(), in order."""
+        stamps = ["timestamp"]
+        if any(b is not None for b in self.board_stamps):
+            stamps.append("board_timestamp")
+        return stamps + self.keys
+
+    def frame(self):
+        """Return this layout's rows as a DataFrame indexed by their position in the log."""
+        import numpy as np
+        import pandas as pd
+
+        n = len(self.positions)
+        groups = self.regex.groups
+        flat = np.array(self.values, dtype=object).reshape(n, groups) if groups else None
+        data = {"timestamp": self.stamps}
+        if any(b is not None for b in self.board_stamps):
+            data["board_timestamp"] = self.board_stamps
+        for key in self.keys:
+            if key in self.sources:
+                group, kind = self.sources[key]
+                column = flat[:, group].astype(np.int64 if kind == "int" else np.float64)
+                if kind == "celsius":
+                    column[column == SENSOR_OFF_C] = np.nan
+                data[key] = column
+            else:
+                value = self.constants[key]
+                data[key] = np.full(n, np.nan) if value is None else np.full(n, value)
+        return pd.DataFrame(data, index=self.positions)
+
+
+def _learn_layout(body: str, row: dict) -> _Layout | None:
+    """Return the layout of a line parsed as row, or None where a number is not read as is."""
+    keys = [key for key in row if key not in ("timestamp", "board_timestamp")]
+    base = _parse_body(body, None, None)
+    parts, sources, position = [], {}, 0
+    for m in NUMBER_RE.finditer(body):
+        text = m.group()
+        probe = PROBE_DECIMAL if "." in text else PROBE
+        # Change this one number and parse again: which columns follow it tells what it is.
+        probed = _parse_body(body[: m.start()] + probe + body[m.end():], None, None)
+        parts.append(re.escape(body[position: m.start()]))
+        position = m.end()
+        if probed is None or list(probed) != list(base):
+            parts.append(re.escape(text))  # part of a name (VDD_4V0_WIFI, soc012, GR3D): fixed
+            continue
+        changed = [key for key in keys if probed[key] != base[key]]
+        if not changed:
+            parts.append(r"-?\d+(?:\.\d+)?")  # a number no column takes
+            continue
+        group = len(set(g for g, _ in sources.values()))
+        any_float = False
+        for key in changed:
+            value = probed[key]
+            is_float = isinstance(value, float)
+            if key in sources or value != (float(probe) if is_float else int(probe)) or isinstance(value, bool):
+                # Derived (a kB size in MB, the max of a clock array): left to the general parser.
+                return None
+            kind = ("celsius" if key.startswith("temp_") else "float") if is_float else "int"
+            sources[key] = (group, kind)
+            any_float = any_float or is_float
+        parts.append(r"(-?\d+(?:\.\d+)?)" if any_float else r"(\d+)")
+    parts.append(re.escape(body[position:]))
+    constants = {key: base[key] for key in keys if key not in sources}
+    return _Layout(re.compile("".join(parts)), sources, constants, keys)
+
+
+def _cut_positions(last_keys: list[str], runs: list[int]) -> set[int]:
+    """Return the row positions whose line was cut off at a field boundary, run by run."""
     # One tegrastats process prints the same fields on every line, rails last. A line cut
     # exactly between two fields still looks whole, but ends in an earlier field than the
-    # others: its last column differs from the one most lines of the run end with.
-    if len(rows) < 3:
-        return rows, 0
-    last = [next(reversed(row)) for row in rows]
-    usual, count = Counter(last).most_common(1)[0]
-    if count * 2 <= len(rows):
-        return rows, 0  # no usual shape to judge by
-    kept = [row for row, end in zip(rows, last) if end == usual]
-    return kept, len(rows) - len(kept)
+    # others: its last column differs from the one most lines of its run end with.
+    cut = set()
+    bounds = runs + [len(last_keys)]
+    for begin, end in zip(bounds, bounds[1:]):
+        if end - begin < 3:
+            continue
+        usual, count = Counter(last_keys[begin:end]).most_common(1)[0]
+        if count * 2 > end - begin:
+            cut.update(i for i in range(begin, end) if last_keys[i] != usual)
+    return cut
+
+
+def numeric_columns(df):
+    """Return df with every column but the stamps numeric (an always-empty one as float NaN)."""
+    import pandas as pd
+
+    for column in df.columns:
+        if column not in STAMP_COLUMNS and df[column].dtype == object:
+            df[column] = pd.to_numeric(df[column])
+    return df
 
 
 def parse_log(path_or_lines, *, profile=None, power_method="total"):
@@ -280,31 +399,76 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
 
     from edgebench.monitor.power import add_total_power
 
-    rows: list[dict] = []
-    run: list[dict] = []  # the rows of one tegrastats process, between restart markers
+    layouts: list[_Layout] = []
+    rejected: set[str] = set()  # layouts (numbers blanked) that could not be learnt
+    general: list[dict] = []
+    general_positions: list[int] = []
+    last_keys: list[str] = []
+    runs = [0]  # positions where a tegrastats process (re)started
     skipped = 0
+    current = None
     for line in _iter_lines(path_or_lines):
         stripped = line.strip()
         if not stripped:
             continue
-        if stripped.startswith("#"):
+        if stripped[0] == "#":
             # Our own markers are not samples and not errors; a restart begins a new run.
-            if stripped.startswith("# restart"):
-                kept, dropped = _drop_cut_rows(run)
-                rows.extend(kept)
-                skipped += dropped
-                run = []
+            if stripped.startswith("# restart") and runs[-1] != len(last_keys):
+                runs.append(len(last_keys))
             continue
-        row = parse_line(stripped)
-        if row is None:
-            skipped += 1
-        else:
-            run.append(row)
-    kept, dropped = _drop_cut_rows(run)
-    rows.extend(kept)
-    skipped += dropped
-    # One DataFrame for the whole log: per-line pandas work would cost more than the parsing.
-    df = pd.DataFrame.from_records(rows) if rows else pd.DataFrame({"timestamp": []})
+        stamp, board_time, body = split_stamps(stripped)
+        m = current.regex.fullmatch(body) if current is not None else None
+        if m is None:
+            for current in layouts:
+                m = current.regex.fullmatch(body)
+                if m is not None:
+                    break
+        if m is None:
+            row = _parse_body(body, stamp, board_time)
+            if row is None:
+                skipped += 1
+                continue
+            layout = None
+            if len(layouts) < MAX_LAYOUTS:
+                skeleton = NUMBER_RE.sub("#", body)
+                if skeleton not in rejected:
+                    layout = _learn_layout(body, row)
+                    m = layout.regex.fullmatch(body) if layout is not None else None
+                    if m is None:
+                        rejected.add(skeleton)
+                        layout = None
+            if layout is None:
+                last_keys.append(next(reversed(row)))
+                general_positions.append(len(last_keys) - 1)
+                general.append(row)
+                current = None
+                continue
+            layouts.append(layout)
+            current = layout
+        current.positions.append(len(last_keys))
+        current.values.extend(m.groups())
+        current.stamps.append(stamp)
+        current.board_stamps.append(board_time)
+        last_keys.append(current.last_key)
+
+    frames = [layout.frame() for layout in layouts if layout.positions]
+    if general:
+        frames.append(pd.DataFrame.from_records(general, index=general_positions))
+    if frames:
+        df = pd.concat(frames, sort=False).sort_index()
+        # Columns in the order they first appear in the log, as a row-by-row build has them.
+        first_rows = [(layout.positions[0], list(layout.frame_columns())) for layout in layouts if layout.positions]
+        first_rows += list(zip(general_positions, general))
+        first_rows.sort(key=lambda pair: pair[0])
+        df = df[list(dict.fromkeys(key for _, keys in first_rows for key in keys))]
+        df = numeric_columns(df)
+        cut = _cut_positions(last_keys, runs)
+        if cut:
+            df = df.drop(index=sorted(cut))
+            skipped += len(cut)
+        df = df.reset_index(drop=True)
+    else:
+        df = pd.DataFrame({"timestamp": []})
     df = add_total_power(df, profile, method=power_method)
     return df, skipped
 
