@@ -332,7 +332,10 @@ def test_layouts_and_general_parser_agree_on_varied_logs():
     rng = random.Random(7)
     lines = []
     for i in range(40):  # runs of one board's lines, boards interleaved, values redrawn
-        lines += variants(LINES[rng.randrange(len(LINES))], rng.randint(1, 30), rng)
+        run = variants(LINES[rng.randrange(len(LINES))], rng.randint(1, 30), rng)
+        if i % 2:  # half the runs as the runner writes them, with our arrival stamp first
+            run = [f"2026-11-26T13:{i:02d}:{k % 60:02d}.{k:03d}+00:00 {line}" for k, line in enumerate(run)]
+        lines += run
         lines.append(f"# restart 2026-11-26T13:{i:02d}:00.000+00:00")  # one format per run
     fast, skipped = parse_log(lines)
     expected = general_frame(lines)

@@ -28,9 +28,11 @@ from pathlib import Path
 # character before the match instead.
 
 # Our own arrival stamp, written by TegrastatsRunner in front of every raw line.
-ARRIVAL_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?) ")
+ARRIVAL_PATTERN = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?) "
+ARRIVAL_RE = re.compile(ARRIVAL_PATTERN)
 # The stamp newer tegrastats (L4T R35+) prints itself, in the board's local time.
-BOARD_TIME_RE = re.compile(r"(\d\d)-(\d\d)-(\d{4}) (\d\d:\d\d:\d\d) ")
+BOARD_TIME_PATTERN = r"(\d\d)-(\d\d)-(\d{4}) (\d\d:\d\d:\d\d) "
+BOARD_TIME_RE = re.compile(BOARD_TIME_PATTERN)
 RAM_RE = re.compile(r"RAM (\d+)/(\d+)([kMG])B(?: ?\(lfb (\d+)x(\d+)([kMG])B\))?")
 SWAP_RE = re.compile(r"SWAP (\d+)/(\d+)([kMG])B ?\(cached (\d+)([kMG])B\)")
 IRAM_RE = re.compile(r"IRAM (\d+)/(\d+)kB ?\(lfb (\d+)kB\)")
@@ -286,26 +288,33 @@ STAMP_COLUMNS = ("timestamp", "board_timestamp")
 MAX_LAYOUTS = 256  # beyond this many layouts in one log, learning stops: general path only
 
 
+# Both stamps are captured by every layout's regex: groups 1 (ours) and 2-5 (the board's).
+STAMPS_PATTERN = f"(?:{ARRIVAL_PATTERN})?(?:{BOARD_TIME_PATTERN})?"
+STAMP_GROUPS = 5
+
+
 class _Layout:
     """A line layout: its whole-line regex, what each captured number is, and its rows."""
 
-    def __init__(self, regex, sources, constants, keys):
-        self.regex = regex
+    def __init__(self, body_pattern, sources, constants, keys):
+        self.regex = re.compile(STAMPS_PATTERN + body_pattern)
+        self.width = self.regex.groups
         self.sources = sources  # column -> (group index, "int" | "float" | "celsius")
         self.constants = constants  # column -> value fixed by the layout (e.g. an `off` core)
         self.keys = keys  # the columns in parse_line's order, stamps excluded
         self.last_key = keys[-1]
         self.positions: list[int] = []
-        self.values: list[str] = []  # the captured numbers of all rows, flat
-        self.stamps: list = []
-        self.board_stamps: list = []
+        self.values: list = []  # every row's captured groups, flat: width values per row
 
-    def frame_columns(self) -> list[str]:
-        """Return the columns of frame(), in order."""
-        stamps = ["timestamp"]
-        if any(b is not None for b in self.board_stamps):
-            stamps.append("board_timestamp")
-        return stamps + self.keys
+    def _stamp_columns(self, flat) -> dict:
+        """Return the timestamp (and board_timestamp) columns, as split_stamps gives them."""
+        ours = flat[:, 0]
+        board = [None if month is None else f"{year}-{month}-{day}T{clock}"
+                 for month, day, year, clock in flat[:, 1:STAMP_GROUPS]]
+        columns = {"timestamp": [o if o is not None else b for o, b in zip(ours, board)]}
+        if any(o is not None and b is not None for o, b in zip(ours, board)):
+            columns["board_timestamp"] = [b if o is not None else None for o, b in zip(ours, board)]
+        return columns
 
     def frame(self):
         """Return this layout's rows as a DataFrame indexed by their position in the log."""
@@ -313,15 +322,12 @@ class _Layout:
         import pandas as pd
 
         n = len(self.positions)
-        groups = self.regex.groups
-        flat = np.array(self.values, dtype=object).reshape(n, groups) if groups else None
-        data = {"timestamp": self.stamps}
-        if any(b is not None for b in self.board_stamps):
-            data["board_timestamp"] = self.board_stamps
+        flat = np.array(self.values, dtype=object).reshape(n, self.width)
+        data = self._stamp_columns(flat)
         for key in self.keys:
             if key in self.sources:
                 group, kind = self.sources[key]
-                column = flat[:, group].astype(np.int64 if kind == "int" else np.float64)
+                column = flat[:, STAMP_GROUPS + group].astype(np.int64 if kind == "int" else np.float64)
                 if kind == "celsius":
                     column[column == SENSOR_OFF_C] = np.nan
                 data[key] = column
@@ -364,7 +370,12 @@ def _learn_layout(body: str, row: dict) -> _Layout | None:
         parts.append(r"(-?\d+(?:\.\d+)?)" if any_float else r"(\d+)")
     parts.append(re.escape(body[position:]))
     constants = {key: base[key] for key in keys if key not in sources}
-    return _Layout(re.compile("".join(parts)), sources, constants, keys)
+    return _Layout("".join(parts), sources, constants, keys)
+
+
+def _coarse_shape(body: str) -> tuple[int, int, int]:
+    """Return a cheap key that lines of one layout share (fields, off cores/engines, length class)."""
+    return body.count(" "), body.count("off"), body.count("@")
 
 
 def _cut_positions(last_keys: list[str], runs: list[int]) -> set[int]:
@@ -400,6 +411,7 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
     from edgebench.monitor.power import add_total_power
 
     layouts: list[_Layout] = []
+    layouts_by_shape: dict[tuple, list[_Layout]] = {}
     rejected: set[str] = set()  # layouts (numbers blanked) that could not be learnt
     general: list[dict] = []
     general_positions: list[int] = []
@@ -416,24 +428,27 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
             if stripped.startswith("# restart") and runs[-1] != len(last_keys):
                 runs.append(len(last_keys))
             continue
-        stamp, board_time, body = split_stamps(stripped)
-        m = current.regex.fullmatch(body) if current is not None else None
+        # The usual case: the line is laid out as the previous one, one match reads it all.
+        m = current.regex.fullmatch(stripped) if current is not None else None
         if m is None:
-            for current in layouts:
-                m = current.regex.fullmatch(body)
+            stamp, board_time, body = split_stamps(stripped)
+            # Another layout: look among those with the same coarse shape only.
+            for current in layouts_by_shape.get(_coarse_shape(body), ()):
+                m = current.regex.fullmatch(stripped)
                 if m is not None:
                     break
         if m is None:
             row = _parse_body(body, stamp, board_time)
             if row is None:
                 skipped += 1
+                current = None
                 continue
             layout = None
             if len(layouts) < MAX_LAYOUTS:
                 skeleton = NUMBER_RE.sub("#", body)
                 if skeleton not in rejected:
                     layout = _learn_layout(body, row)
-                    m = layout.regex.fullmatch(body) if layout is not None else None
+                    m = layout.regex.fullmatch(stripped) if layout is not None else None
                     if m is None:
                         rejected.add(skeleton)
                         layout = None
@@ -444,21 +459,20 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
                 current = None
                 continue
             layouts.append(layout)
+            layouts_by_shape.setdefault(_coarse_shape(body), []).append(layout)
             current = layout
         current.positions.append(len(last_keys))
         current.values.extend(m.groups())
-        current.stamps.append(stamp)
-        current.board_stamps.append(board_time)
         last_keys.append(current.last_key)
 
     frames = [layout.frame() for layout in layouts if layout.positions]
+    # Columns in the order they first appear in the log, as a row-by-row build has them.
+    first_rows = [(frame.index[0], list(frame.columns)) for frame in frames]
+    first_rows += list(zip(general_positions, general))
     if general:
         frames.append(pd.DataFrame.from_records(general, index=general_positions))
     if frames:
         df = pd.concat(frames, sort=False).sort_index()
-        # Columns in the order they first appear in the log, as a row-by-row build has them.
-        first_rows = [(layout.positions[0], list(layout.frame_columns())) for layout in layouts if layout.positions]
-        first_rows += list(zip(general_positions, general))
         first_rows.sort(key=lambda pair: pair[0])
         df = df[list(dict.fromkeys(key for _, keys in first_rows for key in keys))]
         df = numeric_columns(df)
