@@ -12,6 +12,7 @@ second is the fairer figure on a shared machine).
 import argparse
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -102,6 +103,8 @@ def main() -> int:
     yardstick_us = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
           f"sum(range(1000)) takes {yardstick_us:.1f} us")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process: {peak_mb:.0f} MiB")
     goal = 100_000
     print(f"goal {goal:,} lines/s (parse_log, CPU): {'met' if args.lines / log_cpu >= goal else 'NOT met'}")
     return 0

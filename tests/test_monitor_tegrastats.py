@@ -364,3 +364,13 @@ def test_layouts_are_learnt_once_not_per_line(monkeypatch):
     assert len(df) == 2000 and skipped == 0
     # One general parse per learnt layout and one per number probed in it, not one per line.
     assert len(calls) < 200
+
+
+def test_rows_converted_in_chunks_keep_their_order(monkeypatch):
+    monkeypatch.setattr(tegrastats, "CHUNK_ROWS", 7)
+    rng = random.Random(5)
+    # two layouts of one TX2 (with and without SWAP) interleaved across chunk boundaries
+    lines = variants(LINES[1], 30, rng) + variants(LINES[2], 9, rng) + variants(LINES[1], 20, rng)
+    fast, skipped = parse_log(lines)
+    assert skipped == 0
+    pd.testing.assert_frame_equal(fast.drop(columns="power_total_mw"), general_frame(lines))

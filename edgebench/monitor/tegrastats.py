@@ -285,7 +285,8 @@ def _iter_lines(path_or_lines):
 NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 PROBE, PROBE_DECIMAL = "987654", "98765.25"
 STAMP_COLUMNS = ("timestamp", "board_timestamp")
-MAX_LAYOUTS = 256  # beyond this many layouts in one log, learning stops: general path only
+MAX_LAYOUTS = 256
+CHUNK_ROWS = 50_000  # beyond this many layouts in one log, learning stops: general path only
 
 
 # Both stamps are captured by every layout's regex: groups 1 (ours) and 2-5 (the board's).
@@ -305,6 +306,22 @@ class _Layout:
         self.last_key = keys[-1]
         self.positions: list[int] = []
         self.values: list = []  # every row's captured groups, flat: width values per row
+        self.frames: list = []  # rows already converted, CHUNK_ROWS at a time
+
+    def add(self, position: int, groups: tuple) -> None:
+        """Record one row's captured groups, converting a full chunk to numbers."""
+        self.positions.append(position)
+        self.values.extend(groups)
+        # Strings cost ~50 bytes each: converting every chunk keeps a million-line log
+        # within a Jetson's memory.
+        if len(self.positions) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Convert the rows recorded so far into a DataFrame chunk."""
+        if self.positions:
+            self.frames.append(self.frame())
+            self.positions, self.values = [], []
 
     def _stamp_columns(self, flat) -> dict:
         """Return the timestamp (and board_timestamp) columns, as split_stamps gives them."""
@@ -461,11 +478,12 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
             layouts.append(layout)
             layouts_by_shape.setdefault(_coarse_shape(body), []).append(layout)
             current = layout
-        current.positions.append(len(last_keys))
-        current.values.extend(m.groups())
+        current.add(len(last_keys), m.groups())
         last_keys.append(current.last_key)
 
-    frames = [layout.frame() for layout in layouts if layout.positions]
+    for layout in layouts:
+        layout.flush()
+    frames = [frame for layout in layouts for frame in layout.frames]
     # Columns in the order they first appear in the log, as a row-by-row build has them.
     first_rows = [(frame.index[0], list(frame.columns)) for frame in frames]
     first_rows += list(zip(general_positions, general))
