@@ -4,6 +4,8 @@ parses to the values printed in it. Expected values below are read off the print
 
 import json
 import math
+import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import edgebench.monitor.tegrastats as tegrastats
 from edgebench.monitor.tegrastats import cli, parse_line, parse_log
 
 SAMPLES = Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl"
@@ -300,11 +303,6 @@ def test_cli_through_edgebench_dispatcher(tmp_path):
 
 
 # --- parse_log's learnt layouts give what the general parser gives -------------------------
-
-import random  # noqa: E402
-import re  # noqa: E402
-
-import edgebench.monitor.tegrastats as tegrastats  # noqa: E402
 
 VALUE_RE = re.compile(r"(?<![A-Za-z_\d])-?\d+(?:\.\d+)?")  # numbers that are values, not in names
 

@@ -4,12 +4,15 @@ Every field is found by name with its own regular expression over the whole line
 position: tegrastats adds, drops and renames fields between boards and L4T releases (see
 resources/profiles/*.yaml and the reference rails.md), and a positional parser silently
 reads the wrong number when that happens.
+
+parse_line() is that parser. parse_log() applies it to whole logs, learning each line layout
+once so that the many lines laid out alike are read with one match each (see "whole logs").
+TegrastatsRunner runs tegrastats beside a training job and writes the hw.log they read.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import shutil
@@ -490,9 +493,13 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
     if general:
         frames.append(pd.DataFrame.from_records(general, index=general_positions))
     if frames:
-        df = pd.concat(frames, sort=False).sort_index()
+        df = pd.concat(frames, sort=False) if len(frames) > 1 else frames[0]
+        if not df.index.is_monotonic_increasing:
+            df = df.sort_index()
         first_rows.sort(key=lambda pair: pair[0])
-        df = df[list(dict.fromkeys(key for _, keys in first_rows for key in keys))]
+        columns = list(dict.fromkeys(key for _, keys in first_rows for key in keys))
+        if columns != list(df.columns):
+            df = df[columns]
         df = numeric_columns(df)
         cut = _cut_positions(last_keys, runs)
         if cut:
