@@ -541,6 +541,8 @@ class TegrastatsRunner:
     def __init__(self, log_path, interval_ms: int = 1000, binary: str = "tegrastats"):
         self.log_path = Path(log_path)
         self.interval_ms = int(interval_ms)
+        if self.interval_ms <= 0:
+            raise ValueError(f"tegrastats interval must be a positive number of ms, not {interval_ms!r}")
         self.binary = binary
         self.process: subprocess.Popen | None = None
         self.lines_written = 0
@@ -569,14 +571,20 @@ class TegrastatsRunner:
         self._log = open(self.log_path, "a", encoding="utf-8")
         if resumed:
             self._write(f"# restart {utc_stamp()}\n")
-        self.process = subprocess.Popen(
-            [binary, "--interval", str(self.interval_ms)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-        )
+        try:
+            # No orphan is left if this process dies hard: our end of the pipe closes with it,
+            # and tegrastats ends on its next write (SIGPIPE).
+            self.process = subprocess.Popen(
+                [binary, "--interval", str(self.interval_ms)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+            )
+        except OSError:
+            self._log.close()
+            raise
         self._threads = [
             threading.Thread(target=self._pump_stdout, name="tegrastats-stdout", daemon=True),
             threading.Thread(target=self._pump_stderr, name="tegrastats-stderr", daemon=True),
