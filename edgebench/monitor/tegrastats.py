@@ -326,11 +326,13 @@ class _Layout:
             self.frames.append(self.frame())
             self.positions, self.values = [], []
 
-    def _stamp_columns(self, flat) -> dict:
+    def _stamp_columns(self) -> dict:
         """Return the timestamp (and board_timestamp) columns, as split_stamps gives them."""
-        ours = flat[:, 0]
+        width, values = self.width, self.values
+        ours = values[0::width]
         board = [None if month is None else f"{year}-{month}-{day}T{clock}"
-                 for month, day, year, clock in flat[:, 1:STAMP_GROUPS]]
+                 for month, day, year, clock in zip(values[1::width], values[2::width],
+                                                     values[3::width], values[4::width])]
         columns = {"timestamp": [o if o is not None else b for o, b in zip(ours, board)]}
         if any(o is not None and b is not None for o, b in zip(ours, board)):
             columns["board_timestamp"] = [b if o is not None else None for o, b in zip(ours, board)]
@@ -342,12 +344,13 @@ class _Layout:
         import pandas as pd
 
         n = len(self.positions)
-        flat = np.array(self.values, dtype=object).reshape(n, self.width)
-        data = self._stamp_columns(flat)
+        data = self._stamp_columns()
         for key in self.keys:
             if key in self.sources:
                 group, kind = self.sources[key]
-                column = flat[:, STAMP_GROUPS + group].astype(np.int64 if kind == "int" else np.float64)
+                # numpy parses the strings itself: one C loop per column, no Python per value.
+                strings = self.values[STAMP_GROUPS + group::self.width]
+                column = np.array(strings, dtype=np.int64 if kind == "int" else np.float64)
                 if kind == "celsius":
                     column[column == SENSOR_OFF_C] = np.nan
                 data[key] = column
