@@ -288,8 +288,8 @@ def _iter_lines(path_or_lines):
 NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 PROBE, PROBE_DECIMAL = "987654", "98765.25"
 STAMP_COLUMNS = ("timestamp", "board_timestamp")
-MAX_LAYOUTS = 256
-CHUNK_ROWS = 50_000  # beyond this many layouts in one log, learning stops: general path only
+MAX_LAYOUTS = 256  # beyond this many layouts in one log, learning stops: general path only
+CHUNK_ROWS = 50_000
 
 
 # Both stamps are captured by every layout's regex: groups 1 (ours) and 2-5 (the board's).
@@ -360,10 +360,10 @@ class _Layout:
         return pd.DataFrame(data, index=self.positions)
 
 
-def _learn_layout(body: str, row: dict) -> _Layout | None:
-    """Return the layout of a line parsed as row, or None where a number is not read as is."""
-    keys = [key for key in row if key not in ("timestamp", "board_timestamp")]
+def _learn_layout(body: str) -> _Layout | None:
+    """Return the layout of a line without stamps, or None where a number is not read as is."""
     base = _parse_body(body, None, None)
+    keys = [key for key in base if key not in STAMP_COLUMNS]
     parts, sources, position = [], {}, 0
     for m in NUMBER_RE.finditer(body):
         text = m.group()
@@ -470,7 +470,7 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
             if len(layouts) < MAX_LAYOUTS:
                 skeleton = NUMBER_RE.sub("#", body)
                 if skeleton not in rejected:
-                    layout = _learn_layout(body, row)
+                    layout = _learn_layout(body)
                     m = layout.regex.fullmatch(stripped) if layout is not None else None
                     if m is None:
                         rejected.add(skeleton)
