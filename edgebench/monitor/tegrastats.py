@@ -497,6 +497,10 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
         frames.append(pd.DataFrame.from_records(general, index=general_positions))
     if frames:
         df = pd.concat(frames, sort=False) if len(frames) > 1 else frames[0]
+        # The chunks are copied into df: let them go before the next steps copy df again.
+        frames.clear()
+        for layout in layouts:
+            layout.frames.clear()
         if not df.index.is_monotonic_increasing:
             df = df.sort_index()
         first_rows.sort(key=lambda pair: pair[0])
@@ -506,12 +510,12 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
         df = numeric_columns(df)
         cut = _cut_positions(last_keys, runs)
         if cut:
-            df = df.drop(index=sorted(cut))
+            df.drop(index=sorted(cut), inplace=True)
             skipped += len(cut)
-        df = df.reset_index(drop=True)
+        df.reset_index(drop=True, inplace=True)
     else:
         df = pd.DataFrame({"timestamp": []})
-    df = add_total_power(df, profile, method=power_method)
+    df = add_total_power(df, profile, method=power_method, copy=False)
     return df, skipped
 
 
