@@ -288,7 +288,7 @@ def test_cli_missing_log_and_unknown_profile(tmp_path, capsys):
     log = tmp_path / "t.log"
     log.write_text(LINES[1] + "\n")
     assert cli([str(log), "--profile", "tx9"]) == 2
-    assert "device profile 'tx9' not found" in capsys.readouterr().err
+    assert "'tx9' not found" in capsys.readouterr().err
 
 
 def test_cli_through_edgebench_dispatcher(tmp_path):
