@@ -13,7 +13,6 @@ machine has no RAPL of its own.
 """
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys

@@ -1,8 +1,8 @@
 """Parser throughput on a synthetic TX2 hw.log (goal: >= 100k lines/s in pure Python).
 
 Writes N lines shaped like the runner's hw.log on a TX2 (our ISO arrival stamp, then a
-tegrastats line with the L4T R32 field set and values that vary line by line, one garbage
-line in 10,000), then times parse_log() end to end: reading, parsing, building the DataFrame
+tegrastats line with the L4T R32 field set and values that vary line by line; the set of
+offline cores changes every 50,000 lines; one line in 10,000 cut off), then times parse_log() end to end: reading, parsing, building the DataFrame
 and adding power_total_mw. Prints lines/s by wall clock and by this process's CPU time (the
 second is the fairer figure on a shared machine).
 
@@ -12,22 +12,26 @@ second is the fairer figure on a shared machine).
 import argparse
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
+import timeit
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pandas  # noqa: E402,F401  (imported up front: import time is not parsing time)
+
 from edgebench.monitor.tegrastats import parse_line, parse_log  # noqa: E402
 
 
-def tx2_line(rng: random.Random, stamp: datetime) -> str:
-    """Return one stamped TX2 line with plausible, varying values."""
+def tx2_line(rng: random.Random, stamp: datetime, offline=()) -> str:
+    """Return one stamped TX2 line with plausible, varying values and the given cores off."""
     cores = ",".join(
-        "off" if rng.random() < 0.02 else f"{rng.randint(0, 100)}%@{rng.choice((345, 1113, 2035))}"
-        for _ in range(6)
+        "off" if core in offline else f"{rng.randint(0, 100)}%@{rng.choice((345, 1113, 2035))}"
+        for core in range(6)
     )
     gpu, soc, wifi, cpu, ddr = (rng.randint(0, 6000), rng.randint(300, 1500), rng.randint(0, 700),
                                 rng.randint(200, 4000), rng.randint(200, 2800))
@@ -45,14 +49,24 @@ def tx2_line(rng: random.Random, stamp: datetime) -> str:
     )
 
 
+# Offline cores of the thesis's TX2 configurations (a57 = 0,3,4,5; denver = 1,2).
+# cpu0 cannot go offline: a57-only is (1, 2), denver-only (3, 4, 5), one a57 (1, 2, 3, 4, 5).
+HOTPLUG_SETS = [(), (1, 2), (3, 4, 5), (1, 2, 3, 4, 5)]
+
+
 def write_log(path: Path, lines: int, seed: int) -> int:
     """Return the number of garbage lines after writing a synthetic hw.log of `lines` lines."""
     rng = random.Random(seed)
     start = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
     garbage = 0
     with open(path, "w", encoding="utf-8") as out:
+        offline = ()
         for i in range(lines):
-            line = tx2_line(rng, start + timedelta(seconds=i))
+            if i % 50_000 == 0:
+                # Cores go on or off between runs (hotplug configurations), not from one
+                # second to the next: a new set every 50,000 lines, as in the thesis's matrix.
+                offline = rng.choice(HOTPLUG_SETS)
+            line = tx2_line(rng, start + timedelta(seconds=i), offline)
             if i % 10_000 == 9_999:
                 line = line[: rng.randint(40, len(line) - 10)] + "\n"  # cut off mid-line
                 garbage += 1
@@ -85,7 +99,12 @@ def main() -> int:
     print(f"parse_line only : {args.lines / line_wall:10,.0f} lines/s wall  {args.lines / line_cpu:10,.0f} lines/s CPU")
     print(f"parse_log (csv) : {args.lines / log_wall:10,.0f} lines/s wall  {args.lines / log_cpu:10,.0f} lines/s CPU"
           f"  ({log_wall:.1f} s wall, DataFrame {df.shape[0]}x{df.shape[1]})")
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    # A yardstick for comparing machines: a typical 2020s desktop core takes 7-10 us for this.
+    yardstick_us = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
+          f"sum(range(1000)) takes {yardstick_us:.1f} us")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process: {peak_mb:.0f} MiB")
     goal = 100_000
     print(f"goal {goal:,} lines/s (parse_log, CPU): {'met' if args.lines / log_cpu >= goal else 'NOT met'}")
     return 0

@@ -94,12 +94,13 @@ def describe_total(spec: dict) -> str:
     return f"{formula} [{spec['method']}: {spec['source']}{estimate}]"
 
 
-def add_total_power(df, profile=None, method: str = "total"):
+def add_total_power(df, profile=None, method: str = "total", *, copy: bool = True):
     """Return df with power_total_mw added per the profile (a dict, name or None) and method."""
     if profile is not None and not isinstance(profile, dict):
         profile = load_profile(profile)
     spec = total_power_spec(df.columns, profile, method)
-    df = df.copy()
+    if copy:  # parse_log passes a frame of its own and spares a copy of a large log
+        df = df.copy()
     if spec is None:
         # No rails (tegrastats without root, or a host without sensors): no total, and no zero.
         df.attrs["power_total"] = None

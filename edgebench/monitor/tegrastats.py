@@ -4,12 +4,15 @@ Every field is found by name with its own regular expression over the whole line
 position: tegrastats adds, drops and renames fields between boards and L4T releases (see
 resources/profiles/*.yaml and the reference rails.md), and a positional parser silently
 reads the wrong number when that happens.
+
+parse_line() is that parser. parse_log() applies it to whole logs, learning each line layout
+once so that the many lines laid out alike are read with one match each (see "whole logs").
+TegrastatsRunner runs tegrastats beside a training job and writes the hw.log they read.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import shutil
@@ -28,9 +31,11 @@ from pathlib import Path
 # character before the match instead.
 
 # Our own arrival stamp, written by TegrastatsRunner in front of every raw line.
-ARRIVAL_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?) ")
+ARRIVAL_PATTERN = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?) "
+ARRIVAL_RE = re.compile(ARRIVAL_PATTERN)
 # The stamp newer tegrastats (L4T R35+) prints itself, in the board's local time.
-BOARD_TIME_RE = re.compile(r"(\d\d)-(\d\d)-(\d{4}) (\d\d:\d\d:\d\d) ")
+BOARD_TIME_PATTERN = r"(\d\d)-(\d\d)-(\d{4}) (\d\d:\d\d:\d\d) "
+BOARD_TIME_RE = re.compile(BOARD_TIME_PATTERN)
 RAM_RE = re.compile(r"RAM (\d+)/(\d+)([kMG])B(?: ?\(lfb (\d+)x(\d+)([kMG])B\))?")
 SWAP_RE = re.compile(r"SWAP (\d+)/(\d+)([kMG])B ?\(cached (\d+)([kMG])B\)")
 IRAM_RE = re.compile(r"IRAM (\d+)/(\d+)kB ?\(lfb (\d+)kB\)")
@@ -135,25 +140,37 @@ def looks_complete(line: str) -> bool:
     )
 
 
-def parse_line(line: str) -> dict | None:
-    """Return one tegrastats line as a dict of hw.csv columns, or None if it is not one."""
-    line = line.strip()
-    row: dict = {"timestamp": None}
+def split_stamps(line: str) -> tuple[str | None, str | None, str]:
+    """Return (timestamp, board timestamp kept beside ours or None, the line after its stamps)."""
+    # timestamp: our arrival stamp (UTC, same clock as epochs.csv) where the runner wrote one,
+    # else the board's own stamp (local time, no zone) where tegrastats printed one.
+    stamp = board_time = None
     if line[:1].isdigit():
         m = ARRIVAL_RE.match(line)
         if m:
-            row["timestamp"] = m.group(1)
+            stamp = m.group(1)
             line = line[m.end():]
         m = BOARD_TIME_RE.match(line)
         if m:
             month, day, year, clock = m.groups()
-            # The board's local time, without zone: kept as printed, in ISO order.
             board_time = f"{year}-{month}-{day}T{clock}"
-            if row["timestamp"] is None:
-                row["timestamp"] = board_time
-            else:
-                row["board_timestamp"] = board_time
             line = line[m.end():]
+    if stamp is None:
+        return board_time, None, line
+    return stamp, board_time, line
+
+
+def parse_line(line: str) -> dict | None:
+    """Return one tegrastats line as a dict of hw.csv columns, or None if it is not one."""
+    stamp, board_time, body = split_stamps(line.strip())
+    return _parse_body(body, stamp, board_time)
+
+
+def _parse_body(line: str, stamp: str | None, board_time: str | None) -> dict | None:
+    """Return the hw.csv columns of a line without its stamps, or None if it is not one."""
+    row: dict = {"timestamp": stamp}
+    if board_time is not None:
+        row["board_timestamp"] = board_time
     if not looks_complete(line):
         return None
 
@@ -259,19 +276,155 @@ def _iter_lines(path_or_lines):
         yield from path_or_lines
 
 
-def _drop_cut_rows(rows: list[dict]) -> tuple[list[dict], int]:
-    """Return (rows without lines cut off at a field boundary, how many were dropped)."""
+# --- whole logs -------------------------------------------------------------------------
+# A log holds hundreds of thousands of lines from one tegrastats process, laid out
+# identically except for their numbers. parse_log therefore learns each layout once from a
+# line parsed by name (parse_line's way), as one regex matching the whole line with a group
+# per number, and reads the following lines of that layout with a single match; their
+# numbers are converted column by column with numpy at the end. A line no known layout
+# matches goes through the general parser, so results are the same either way (the tests
+# compare both on every recorded line and on a synthetic log).
+
+NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+PROBE, PROBE_DECIMAL = "987654", "98765.25"
+STAMP_COLUMNS = ("timestamp", "board_timestamp")
+MAX_LAYOUTS = 256  # beyond this many layouts in one log, learning stops: general path only
+CHUNK_ROWS = 50_000
+
+
+# Both stamps are captured by every layout's regex: groups 1 (ours) and 2-5 (the board's).
+STAMPS_PATTERN = f"(?:{ARRIVAL_PATTERN})?(?:{BOARD_TIME_PATTERN})?"
+STAMP_GROUPS = 5
+
+
+class _Layout:
+    """A line layout: its whole-line regex, what each captured number is, and its rows."""
+
+    def __init__(self, body_pattern, sources, constants, keys):
+        self.regex = re.compile(STAMPS_PATTERN + body_pattern)
+        self.width = self.regex.groups
+        self.sources = sources  # column -> (group index, "int" | "float" | "celsius")
+        self.constants = constants  # column -> value fixed by the layout (e.g. an `off` core)
+        self.keys = keys  # the columns in parse_line's order, stamps excluded
+        self.last_key = keys[-1]
+        self.positions: list[int] = []
+        self.values: list = []  # every row's captured groups, flat: width values per row
+        self.frames: list = []  # rows already converted, CHUNK_ROWS at a time
+
+    def add(self, position: int, groups: tuple) -> None:
+        """Record one row's captured groups, converting a full chunk to numbers."""
+        self.positions.append(position)
+        self.values.extend(groups)
+        # Strings cost ~50 bytes each: converting every chunk keeps a million-line log
+        # within a Jetson's memory.
+        if len(self.positions) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Convert the rows recorded so far into a DataFrame chunk."""
+        if self.positions:
+            self.frames.append(self.frame())
+            self.positions, self.values = [], []
+
+    def _stamp_columns(self) -> dict:
+        """Return the timestamp (and board_timestamp) columns, as split_stamps gives them."""
+        width, values = self.width, self.values
+        ours = values[0::width]
+        board = [None if month is None else f"{year}-{month}-{day}T{clock}"
+                 for month, day, year, clock in zip(values[1::width], values[2::width],
+                                                     values[3::width], values[4::width])]
+        columns = {"timestamp": [o if o is not None else b for o, b in zip(ours, board)]}
+        if any(o is not None and b is not None for o, b in zip(ours, board)):
+            columns["board_timestamp"] = [b if o is not None else None for o, b in zip(ours, board)]
+        return columns
+
+    def frame(self):
+        """Return this layout's rows as a DataFrame indexed by their position in the log."""
+        import numpy as np
+        import pandas as pd
+
+        n = len(self.positions)
+        data = self._stamp_columns()
+        for key in self.keys:
+            if key in self.sources:
+                group, kind = self.sources[key]
+                # numpy parses the strings itself: one C loop per column, no Python per value.
+                strings = self.values[STAMP_GROUPS + group::self.width]
+                column = np.array(strings, dtype=np.int64 if kind == "int" else np.float64)
+                if kind == "celsius":
+                    column[column == SENSOR_OFF_C] = np.nan
+                data[key] = column
+            else:
+                value = self.constants[key]
+                data[key] = np.full(n, np.nan) if value is None else np.full(n, value)
+        return pd.DataFrame(data, index=self.positions)
+
+
+def _learn_layout(body: str) -> _Layout | None:
+    """Return the layout of a line without stamps, or None where a number is not read as is."""
+    base = _parse_body(body, None, None)
+    keys = [key for key in base if key not in STAMP_COLUMNS]
+    parts, sources, position = [], {}, 0
+    for m in NUMBER_RE.finditer(body):
+        text = m.group()
+        probe = PROBE_DECIMAL if "." in text else PROBE
+        # Change this one number and parse again: which columns follow it tells what it is.
+        probed = _parse_body(body[: m.start()] + probe + body[m.end():], None, None)
+        parts.append(re.escape(body[position: m.start()]))
+        position = m.end()
+        if probed is None or list(probed) != list(base):
+            parts.append(re.escape(text))  # part of a name (VDD_4V0_WIFI, soc012, GR3D): fixed
+            continue
+        changed = [key for key in keys if probed[key] != base[key]]
+        if not changed:
+            parts.append(r"-?\d+(?:\.\d+)?")  # a number no column takes
+            continue
+        group = len(set(g for g, _ in sources.values()))
+        any_float = False
+        for key in changed:
+            value = probed[key]
+            is_float = isinstance(value, float)
+            if key in sources or value != (float(probe) if is_float else int(probe)) or isinstance(value, bool):
+                # Derived (a kB size in MB, the max of a clock array): left to the general parser.
+                return None
+            kind = ("celsius" if key.startswith("temp_") else "float") if is_float else "int"
+            sources[key] = (group, kind)
+            any_float = any_float or is_float
+        parts.append(r"(-?\d+(?:\.\d+)?)" if any_float else r"(\d+)")
+    parts.append(re.escape(body[position:]))
+    constants = {key: base[key] for key in keys if key not in sources}
+    return _Layout("".join(parts), sources, constants, keys)
+
+
+def _coarse_shape(body: str) -> tuple[int, int, int]:
+    """Return a cheap key that lines of one layout share (fields, off cores/engines, length class)."""
+    return body.count(" "), body.count("off"), body.count("@")
+
+
+def _cut_positions(last_keys: list[str], runs: list[int]) -> set[int]:
+    """Return the row positions whose line was cut off at a field boundary, run by run."""
     # One tegrastats process prints the same fields on every line, rails last. A line cut
     # exactly between two fields still looks whole, but ends in an earlier field than the
-    # others: its last column differs from the one most lines of the run end with.
-    if len(rows) < 3:
-        return rows, 0
-    last = [next(reversed(row)) for row in rows]
-    usual, count = Counter(last).most_common(1)[0]
-    if count * 2 <= len(rows):
-        return rows, 0  # no usual shape to judge by
-    kept = [row for row, end in zip(rows, last) if end == usual]
-    return kept, len(rows) - len(kept)
+    # others: its last column differs from the one most lines of its run end with.
+    cut = set()
+    bounds = runs + [len(last_keys)]
+    for begin, end in zip(bounds, bounds[1:]):
+        if end - begin < 3:
+            continue
+        usual, count = Counter(last_keys[begin:end]).most_common(1)[0]
+        if count * 2 > end - begin:
+            cut.update(i for i in range(begin, end) if last_keys[i] != usual)
+    return cut
+
+
+def numeric_columns(df):
+    """Return df with every column but the stamps numeric (an always-empty one as float NaN)."""
+    import pandas as pd
+
+    for column in df.columns:
+        if column not in STAMP_COLUMNS and df[column].dtype == object:
+            df[column] = pd.to_numeric(df[column])
+    return df
 
 
 def parse_log(path_or_lines, *, profile=None, power_method="total"):
@@ -280,32 +433,89 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
 
     from edgebench.monitor.power import add_total_power
 
-    rows: list[dict] = []
-    run: list[dict] = []  # the rows of one tegrastats process, between restart markers
+    layouts: list[_Layout] = []
+    layouts_by_shape: dict[tuple, list[_Layout]] = {}
+    rejected: set[str] = set()  # layouts (numbers blanked) that could not be learnt
+    general: list[dict] = []
+    general_positions: list[int] = []
+    last_keys: list[str] = []
+    runs = [0]  # positions where a tegrastats process (re)started
     skipped = 0
+    current = None
     for line in _iter_lines(path_or_lines):
         stripped = line.strip()
         if not stripped:
             continue
-        if stripped.startswith("#"):
+        if stripped[0] == "#":
             # Our own markers are not samples and not errors; a restart begins a new run.
-            if stripped.startswith("# restart"):
-                kept, dropped = _drop_cut_rows(run)
-                rows.extend(kept)
-                skipped += dropped
-                run = []
+            if stripped.startswith("# restart") and runs[-1] != len(last_keys):
+                runs.append(len(last_keys))
             continue
-        row = parse_line(stripped)
-        if row is None:
-            skipped += 1
-        else:
-            run.append(row)
-    kept, dropped = _drop_cut_rows(run)
-    rows.extend(kept)
-    skipped += dropped
-    # One DataFrame for the whole log: per-line pandas work would cost more than the parsing.
-    df = pd.DataFrame.from_records(rows) if rows else pd.DataFrame({"timestamp": []})
-    df = add_total_power(df, profile, method=power_method)
+        # The usual case: the line is laid out as the previous one, one match reads it all.
+        m = current.regex.fullmatch(stripped) if current is not None else None
+        if m is None:
+            stamp, board_time, body = split_stamps(stripped)
+            # Another layout: look among those with the same coarse shape only.
+            for current in layouts_by_shape.get(_coarse_shape(body), ()):
+                m = current.regex.fullmatch(stripped)
+                if m is not None:
+                    break
+        if m is None:
+            row = _parse_body(body, stamp, board_time)
+            if row is None:
+                skipped += 1
+                current = None
+                continue
+            layout = None
+            if len(layouts) < MAX_LAYOUTS:
+                skeleton = NUMBER_RE.sub("#", body)
+                if skeleton not in rejected:
+                    layout = _learn_layout(body)
+                    m = layout.regex.fullmatch(stripped) if layout is not None else None
+                    if m is None:
+                        rejected.add(skeleton)
+                        layout = None
+            if layout is None:
+                last_keys.append(next(reversed(row)))
+                general_positions.append(len(last_keys) - 1)
+                general.append(row)
+                current = None
+                continue
+            layouts.append(layout)
+            layouts_by_shape.setdefault(_coarse_shape(body), []).append(layout)
+            current = layout
+        current.add(len(last_keys), m.groups())
+        last_keys.append(current.last_key)
+
+    for layout in layouts:
+        layout.flush()
+    frames = [frame for layout in layouts for frame in layout.frames]
+    # Columns in the order they first appear in the log, as a row-by-row build has them.
+    first_rows = [(frame.index[0], list(frame.columns)) for frame in frames]
+    first_rows += list(zip(general_positions, general))
+    if general:
+        frames.append(pd.DataFrame.from_records(general, index=general_positions))
+    if frames:
+        df = pd.concat(frames, sort=False) if len(frames) > 1 else frames[0]
+        # The chunks are copied into df: let them go before the next steps copy df again.
+        frames.clear()
+        for layout in layouts:
+            layout.frames.clear()
+        if not df.index.is_monotonic_increasing:
+            df = df.sort_index()
+        first_rows.sort(key=lambda pair: pair[0])
+        columns = list(dict.fromkeys(key for _, keys in first_rows for key in keys))
+        if columns != list(df.columns):
+            df = df[columns]
+        df = numeric_columns(df)
+        cut = _cut_positions(last_keys, runs)
+        if cut:
+            df.drop(index=sorted(cut), inplace=True)
+            skipped += len(cut)
+        df.reset_index(drop=True, inplace=True)
+    else:
+        df = pd.DataFrame({"timestamp": []})
+    df = add_total_power(df, profile, method=power_method, copy=False)
     return df, skipped
 
 
@@ -338,6 +548,8 @@ class TegrastatsRunner:
     def __init__(self, log_path, interval_ms: int = 1000, binary: str = "tegrastats"):
         self.log_path = Path(log_path)
         self.interval_ms = int(interval_ms)
+        if self.interval_ms <= 0:
+            raise ValueError(f"tegrastats interval must be a positive number of ms, not {interval_ms!r}")
         self.binary = binary
         self.process: subprocess.Popen | None = None
         self.lines_written = 0
@@ -366,14 +578,20 @@ class TegrastatsRunner:
         self._log = open(self.log_path, "a", encoding="utf-8")
         if resumed:
             self._write(f"# restart {utc_stamp()}\n")
-        self.process = subprocess.Popen(
-            [binary, "--interval", str(self.interval_ms)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-        )
+        try:
+            # No orphan is left if this process dies hard: our end of the pipe closes with it,
+            # and tegrastats ends on its next write (SIGPIPE).
+            self.process = subprocess.Popen(
+                [binary, "--interval", str(self.interval_ms)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+            )
+        except OSError:
+            self._log.close()
+            raise
         self._threads = [
             threading.Thread(target=self._pump_stdout, name="tegrastats-stdout", daemon=True),
             threading.Thread(target=self._pump_stderr, name="tegrastats-stderr", daemon=True),
