@@ -58,6 +58,7 @@ class SlurmCluster:
     root: Path
     cluster_name: str = "edgebench"
     partition: str = "debug"
+    features: str | None = None  # node features (comma-separated) that jobs may --constraint on
     pids: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, repr=False)
 
@@ -140,7 +141,7 @@ class SlurmCluster:
                     f"SlurmdLogFile={self.root / 'log' / 'slurmd.log'}",
                     "SlurmctldDebug=info",
                     "SlurmdDebug=info",
-                    f"{node_line()} State=UNKNOWN",
+                    f"{node_line()}{f' Features={self.features}' if self.features else ''} State=UNKNOWN",
                     f"PartitionName={self.partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
                     "",
                 ]
