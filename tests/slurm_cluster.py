@@ -64,10 +64,12 @@ class SlurmCluster:
 
     @property
     def conf(self) -> Path:
+        """Return the path of this cluster's slurm.conf."""
         return self.root / "slurm.conf"
 
     @property
     def munge_socket(self) -> Path:
+        """Return the path of this cluster's munge socket."""
         return self.root / "munge" / "munge.socket"
 
     @property
