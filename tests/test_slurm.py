@@ -195,3 +195,23 @@ def test_a_constraint_no_node_has_is_refused(cluster):
     result = cluster.run("sbatch", "--parsable", "--constraint", "tx2", "--wrap", "true", check=False)
     assert result.returncode != 0
     assert "Invalid feature specification" in result.stderr
+
+
+def test_per_configuration_placement_overrides_the_default(tmp_path):
+    # A dry run plans the Slurm jobs without submitting them: no cluster needed.
+    config = {**TINY, "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}, "cpu_cfg2": {"cores": ["core1"]}},
+              "run_hwconfigs": ["cpu_cfg1", "cpu_cfg2"],
+              "slurm": {"partition": "jetson", "constraint": "tx2",
+                        "hwconfigs": {"cpu_cfg2": {"constraint": "tx2&gpu_ok"}}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(snakemake_command(tmp_path, "-n", "--profile", str(REPO / "profiles" / "slurm")),
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    trains = re.findall(r"^rule train:\n(?:    .*\n)*?    wildcards: (.*)\n(?:    .*\n)*?    resources: (.*)$",
+                        result.stdout, re.MULTILINE)
+    placement = {wildcards.split("hwcfg=")[1].split(",")[0]: resources for wildcards, resources in trains}
+    assert set(placement) == {"cpu_cfg1", "cpu_cfg2"}
+    assert "slurm_partition=jetson" in placement["cpu_cfg1"] and "constraint=tx2," in placement["cpu_cfg1"]
+    assert "slurm_partition=jetson" in placement["cpu_cfg2"] and "constraint=tx2&gpu_ok" in placement["cpu_cfg2"]
+    assert all("slurm_extra=--exclusive" in r and "measure=0" in r for r in placement.values())
