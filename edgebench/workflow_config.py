@@ -1,6 +1,6 @@
 """Checks and lookups on the validated workflow config that the JSON schema cannot express."""
 
-from edgebench.hwconfig import HardwareConfig, check_host, load_profile, resolve
+from edgebench.hwconfig import HardwareConfig, check_host, load_profile, resolve  # noqa: F401  (check_host: for rules)
 
 
 class ConfigError(ValueError):

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import edgebench
+from edgebench import models
 
 PACKAGE = Path(edgebench.__file__).parent
 DATASET = config["dataset"]

@@ -8,9 +8,10 @@ def train_inputs(wildcards):
     return {
         "data": expand(list(PREPARED.values()), size=size),
         # Model and training code are inputs so that editing them reruns the affected runs
-        # (mtime trigger); analysis code is not, so editing it never retrains.
-        "code": package_files(
-            f"models/*/{wildcards.model}.py", "models/*.py", "train/*.py", "data/loader.py"
+        # (Snakemake compares their checksums); analysis code is not, so editing it never retrains.
+        "code": sorted(
+            set(map(str, models.source_files(wildcards.framework, wildcards.model)))
+            | set(package_files("train/*.py", "data/loader.py"))
         ),
     }
 
@@ -47,7 +48,9 @@ rule train:
         hwconfig=lambda wildcards: config["hwconfigs"][wildcards.hwcfg],
         device_profile=config["device_profile"],
         monitor=config["monitor"],
+        measurement=config["measurement"],
         state_dir=STATE_DIR,
+        measure_lock="results/state/.measure.lock",
     resources:
         # Measured runs are exclusive: the default profile caps measure at 1 per host; on Slurm
         # (profiles/slurm) each run gets a whole node of the configuration's kind instead.
@@ -56,6 +59,7 @@ rule train:
         constraint=lambda wildcards: slurm_placement(wildcards, "constraint"),
         slurm_extra="--exclusive",
         cpus_per_task=board_cpus,
+    retries: config["measurement"]["retries"]
     log:
         "results/logs/train/{framework}/{model}/{hwcfg}/rep{rep}.log",
     script:

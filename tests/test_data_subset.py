@@ -147,3 +147,40 @@ def test_write_subset_files(tree, tmp_path):
     assert list(manifest.columns) == ["split", "wnid", "label", "path", "bytes"]
     assert len(manifest) == 120
     assert json.loads((tmp_path / "report.json").read_text()) == json.loads(json.dumps(report))
+
+
+def test_flat_val_layout_is_selected_by_its_labels(tmp_path):
+    root = tmp_path / "imagenet"
+    rng = np.random.default_rng(2)
+    lines = ["ImageId,PredictionString"]
+    number = 0
+    for wnid in WNIDS[:3]:
+        (root / "train" / wnid).mkdir(parents=True)
+        for n, size in enumerate(rng.integers(500, 1500, size=20)):
+            (root / "train" / wnid / f"{wnid}_{n}.JPEG").write_bytes(b"\0" * int(size))
+        for size in rng.integers(500, 1500, size=6):
+            number += 1
+            (root / "val").mkdir(exist_ok=True)
+            (root / "val" / f"ILSVRC2012_val_{number:08d}.JPEG").write_bytes(b"\0" * int(size))
+            lines.append(f"ILSVRC2012_val_{number:08d},{wnid} 0 0 10 10")
+    (root / "LOC_val_solution.csv").write_text("\n".join(lines) + "\n")
+    manifest, report = select_subset(root, scan_tree(root), classes=WNIDS[:2], train_per_class=5,
+                                     val_per_class=3, seed=0)
+    val = manifest[manifest["split"] == "val"]
+    assert len(val) == 6 and set(val["wnid"]) == set(WNIDS[:2])
+    labels = dict(line.split(",")[0:2] for line in lines[1:])
+    for row in val.itertuples():
+        assert row.path.startswith("val/ILSVRC2012_val_")
+        assert labels[row.path[4:-5]].split()[0] == row.wnid
+
+
+def test_recommended_demo_subset_carries_every_trap(tmp_path):
+    # The workflow's demo (default demo tree, thesis10, 32 train / 8 val per class, seed 0)
+    # must run prepare's handling of each ImageNet trap end to end.
+    from edgebench.data.demo import generate_demo_tree
+
+    summary = generate_demo_tree(tmp_path / "demo", seed=0)
+    manifest, report = select_subset(tmp_path / "demo", scan_tree(tmp_path / "demo"), classes="thesis10",
+                                     train_per_class=32, val_per_class=8, seed=0)
+    assert set(summary["traps"].values()) <= set(manifest["path"])
+    assert report["short_classes_count"] == 0 and len(manifest) == 400

@@ -20,7 +20,7 @@ def test_demo_profile_maps_two_cores():
 
 
 def test_unknown_profile_names_the_key():
-    with pytest.raises(ValueError, match="device_profile 'no_such_board'"):
+    with pytest.raises(FileNotFoundError, match="device_profile 'no_such_board' not found"):
         load_profile("no_such_board")
 
 

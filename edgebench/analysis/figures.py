@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pandas as pd
-from plotnine import (aes, element_text, facet_wrap, geom_col, geom_errorbar, geom_line, geom_vline, ggplot,
-                      labs, position_dodge, theme, theme_bw)
+from plotnine import (aes, annotate, element_text, facet_wrap, geom_col, geom_errorbar, geom_line, geom_vline,
+                      ggplot, labs, position_dodge, theme, theme_bw, theme_void)
 
 PANELS = {"cpu": "CPU load (%)", "memory": "Memory (MB)", "power": "Power (W)"}
 
@@ -30,10 +30,14 @@ def trace_long(hw: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
 def run_traces(hw_csv, epochs_csv, title: str | None = None):
     """Return the per-run panel: CPU load per core, memory and power over time, epoch ends marked."""
     hw, epochs = pd.read_csv(hw_csv), pd.read_csv(epochs_csv)
-    start = pd.to_datetime(epochs["started_at"].iloc[0], format="ISO8601", utc=True)
+    title = title or Path(hw_csv).parent.as_posix().removeprefix("results/runs/")
+    if hw.empty:
+        return message_figure(f"{title}: no monitor samples")
+    # A run that failed before its first epoch still has a trace, just no epoch marks.
+    first = epochs["started_at"].iloc[0] if len(epochs) else hw["timestamp"].iloc[0]
+    start = pd.to_datetime(first, format="ISO8601", utc=True)
     ends = (pd.to_datetime(epochs["ended_at"], format="ISO8601", utc=True) - start).dt.total_seconds()
     data = trace_long(hw, start)
-    title = title or Path(hw_csv).parent.as_posix().removeprefix("results/runs/")
     return (
         ggplot(data, aes("seconds", "value", color="series"))
         + geom_line()
@@ -64,6 +68,8 @@ def config_summary(table_csv, hwcfg: str):
             std = table[std_column] if std_column else 0.0
             rows.append(pd.DataFrame({"model": table["model"], "framework": table["framework"], "metric": label,
                                       "value": table[metric], "std": pd.Series(std, index=table.index).fillna(0.0)}))
+    if not rows:
+        return message_figure(f"{hwcfg}: no finished runs (status: {', '.join(sorted(set(table['status'])))})")
     data = pd.concat(rows, ignore_index=True)
     data["model"] = pd.Categorical(data["model"], categories=list(dict.fromkeys(table["model"])))
     dodge = position_dodge(width=0.9)
@@ -76,6 +82,11 @@ def config_summary(table_csv, hwcfg: str):
         + theme_bw()
         + theme(figure_size=(9, 8), axis_text_x=element_text(rotation=30, ha="right"))
     )
+
+
+def message_figure(text: str):
+    """Return an empty figure that says why there is nothing to plot."""
+    return ggplot() + annotate("text", x=0, y=0, label=text) + theme_void() + theme(figure_size=(8, 2))
 
 
 def save(plot, png, pdf=None) -> None:

@@ -67,30 +67,32 @@ def _decode_or_reason(path, size):
         return None, f"{type(error).__name__}: {error}"
 
 
-def _prepare_split(root, rows, size, tmp, split, workers, report):
+def _prepare_split(root, rows, size, tmp, split, workers, report, progress):
     count = len(rows)
     x = open_memmap(tmp / f"{split}_x.npy", mode="w+", dtype=np.uint8, shape=(count, size, size, 3))
     y = np.empty(count, dtype=np.int64)
     written = 0
-    paths = [root / p for p in rows["path"]]
+    rel_paths, wnids, labels = rows["path"].tolist(), rows["wnid"].tolist(), rows["label"].tolist()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Pillow releases the GIL while decoding; chunks keep finished images from piling up.
         chunk = 256
         for start in range(0, count, chunk):
             stop = min(start + chunk, count)
-            results = pool.map(_decode_or_reason, paths[start:stop], [size] * (stop - start))
-            for offset, (decoded, reason) in enumerate(results):
-                row = rows.iloc[start + offset]
+            paths = [root / p for p in rel_paths[start:stop]]
+            for i, (decoded, reason) in enumerate(pool.map(_decode_or_reason, paths, [size] * len(paths)),
+                                                  start=start):
                 if decoded is None:
-                    report["skipped"].append({"split": split, "path": row["path"], "wnid": row["wnid"],
+                    report["skipped"].append({"split": split, "path": rel_paths[i], "wnid": wnids[i],
                                               "reason": reason})
                     continue
                 array, mode, fmt = decoded
                 x[written] = array
-                y[written] = row["label"]
+                y[written] = labels[i]
                 report["source_modes"][mode] += 1
                 report["source_formats"][fmt or "unknown"] += 1
                 written += 1
+            if progress is not None:
+                progress(split, stop, count)
     x.flush()
     del x
     if written < count:
@@ -109,8 +111,11 @@ def _prepare_split(root, rows, size, tmp, split, workers, report):
     report["splits"][split] = {"listed": count, "written": written, "skipped": count - written}
 
 
-def prepare(root, manifest_path, size, out_dir, *, workers=None, overwrite=True):
-    """Write the prepared arrays for every split of the manifest to `out_dir`; return the report."""
+def prepare(root, manifest_path, size, out_dir, *, workers=None, overwrite=True, progress=None):
+    """Write the prepared arrays for every split of the manifest to `out_dir`; return the report.
+
+    `progress`, if given, is called as progress(split, images_done, images_total) every 256 images.
+    """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: dataset root does not exist or is not a directory")
@@ -128,13 +133,17 @@ def prepare(root, manifest_path, size, out_dir, *, workers=None, overwrite=True)
         for split in SPLITS:
             rows = manifest[manifest["split"] == split].reset_index(drop=True)
             if len(rows):
-                _prepare_split(root, rows, size, tmp, split, workers, report)
+                _prepare_split(root, rows, size, tmp, split, workers, report, progress)
         report["source_modes"] = dict(report["source_modes"])
         report["source_formats"] = dict(report["source_formats"])
         report["skipped_count"] = len(report["skipped"])
         write_json_atomic(tmp / "classes.json", classes)
         write_json_atomic(tmp / "report.json", report)
     return report
+
+
+def _print_progress(split, done, total):
+    print(f"prepare {split}: {done}/{total} images", file=sys.stderr, flush=True)
 
 
 def cli(argv) -> int:
@@ -147,7 +156,8 @@ def cli(argv) -> int:
     parser.add_argument("--workers", type=int, default=None, help="decoding threads")
     args = parser.parse_args(argv)
     try:
-        report = prepare(args.root, args.manifest, args.size, args.out_dir, workers=args.workers)
+        report = prepare(args.root, args.manifest, args.size, args.out_dir, workers=args.workers,
+                         progress=_print_progress)
     except (ValueError, FileNotFoundError) as error:
         print(f"edgebench prepare: {error}", file=sys.stderr)
         return 2

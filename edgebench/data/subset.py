@@ -41,7 +41,7 @@ from edgebench.data.atomic import write_json_atomic, write_text_atomic
 from edgebench.data.demo import THESIS_WNIDS
 from edgebench.data.manifest import MANIFEST_COLUMNS
 from edgebench.data.scan import list_split, size_summary
-from edgebench.data.zones import ZONE_LABELS, ZONES, zone_counts, zone_index
+from edgebench.data.zones import ZONE_LABELS, eligible_mask, zone_counts, zone_index
 
 CLASS_PRESETS = {"thesis10": THESIS_WNIDS}
 METHODS = ("zones", "first")
@@ -78,7 +78,7 @@ def resolve_classes(classes, available, rng):
 class _ClassPool:
     """The eligible files of one class, by zone, in a seeded random order for popping."""
 
-    def __init__(self, sizes, zones, rng):
+    def __init__(self, zones, rng):
         self.by_zone = {}
         for z in _ALL_ZONES:
             members = np.flatnonzero(zones == z)
@@ -98,7 +98,7 @@ class _ClassPool:
 
 def zone_draw(class_sizes, k, mean, std, rng):
     """Return per class the indices chosen by the thesis's zone/balance rounds (see module doc)."""
-    pools = [_ClassPool(s, zone_index(s, mean, std), rng) for s in class_sizes]
+    pools = [_ClassPool(zone_index(s, mean, std), rng) for s in class_sizes]
     chosen = [[] for _ in class_sizes]
     balance = 0.0
     n = len(class_sizes)
@@ -131,8 +131,7 @@ def _first_draw(class_sizes, k, mean, std):
     # The simplest reproducible subset: the first K eligible files by name.
     result = []
     for sizes in class_sizes:
-        zones = zone_index(sizes, mean, std)
-        eligible = np.flatnonzero((zones >= 1) & (zones <= len(ZONES)))
+        eligible = np.flatnonzero(eligible_mask(sizes, mean, std))
         result.append([int(i) for i in eligible[:k]])
     return result
 
@@ -144,8 +143,7 @@ def _population(stats, split):
 
 def _split_report(split, stats, k, files, chosen, mean, std):
     candidates = np.concatenate([sizes for _, sizes in files.values()]) if files else np.empty(0)
-    zones_all = zone_index(candidates, mean, std)
-    eligible = candidates[(zones_all >= 1) & (zones_all <= len(ZONES))]
+    eligible = candidates[eligible_mask(candidates, mean, std)]
     subset = np.concatenate([files[w][1][idx] for w, idx in chosen.items()]) if chosen else np.empty(0)
     report = {
         "asked_per_class": k,
@@ -163,8 +161,7 @@ def _split_report(split, stats, k, files, chosen, mean, std):
             ks = scipy_stats.ks_2samp(subset, other)
             report[f"ks_vs_{name}"] = {"statistic": float(ks.statistic), "pvalue": float(ks.pvalue)}
     for wnid, (_, sizes) in files.items():
-        z = zone_index(sizes, mean, std)
-        n_eligible = int(((z >= 1) & (z <= len(ZONES))).sum())
+        n_eligible = int(eligible_mask(sizes, mean, std).sum())
         if n_eligible < k:
             report["short_classes"][wnid] = {"asked": k, "eligible": n_eligible,
                                              "files": int(sizes.size), "taken": len(chosen.get(wnid, []))}

@@ -27,3 +27,9 @@ def zone_counts(sizes, mean, std):
     """Return {zone label: number of sizes in it} for all six labels."""
     counts = np.bincount(zone_index(sizes, mean, std), minlength=len(ZONE_LABELS))
     return {label: int(c) for label, c in zip(ZONE_LABELS, counts)}
+
+
+def eligible_mask(sizes, mean, std):
+    """Return a boolean array: True where a size lies in [X-2s, X+2s), the eligible band."""
+    index = zone_index(sizes, mean, std)
+    return (index >= 1) & (index <= len(ZONES))

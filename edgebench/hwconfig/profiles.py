@@ -14,14 +14,14 @@ def available_profiles() -> list[str]:
 
 def profile_path(name_or_path) -> Path:
     """Return the YAML file of a bundled profile name, or the given path if it is a file."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return path
-    path = PROFILES_DIR / f"{name_or_path}.yaml"
+    text = str(name_or_path)
+    path = Path(text)
+    if not (text.endswith((".yaml", ".yml")) or path.is_file()):
+        path = PROFILES_DIR / f"{text}.yaml"
     if not path.is_file():
-        raise ValueError(
-            f"device_profile {name_or_path!r}: no such profile; "
-            f"bundled: {', '.join(available_profiles())}, or give a path to a .yaml file"
+        raise FileNotFoundError(
+            f"device_profile {text!r} not found (known profiles: {', '.join(available_profiles())}; "
+            "or give the path of a .yaml file)"
         )
     return path
 
@@ -29,11 +29,11 @@ def profile_path(name_or_path) -> Path:
 def load_profile(name_or_path) -> dict:
     """Return a device profile as a dict (name, description, cores, gpu, monitor, power)."""
     path = profile_path(name_or_path)
-    with open(path) as fh:
+    with open(path, encoding="utf-8") as fh:
         profile = yaml.safe_load(fh)
-    for key in ("name", "cores"):
-        if key not in (profile or {}):
-            raise ValueError(f"device profile {path}: missing key {key!r}")
+    if not isinstance(profile, dict) or "name" not in profile:
+        raise ValueError(f"device profile {path}: not a mapping with a 'name'")
+    profile.setdefault("cores", {})
     profile.setdefault("gpu", None)
     profile.setdefault("monitor", "host")
     profile.setdefault("power", {})

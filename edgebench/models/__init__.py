@@ -38,7 +38,9 @@ ARCHITECTURES = {
 #   lists the same minimum); 32 is the smallest where the last stage sees a 1x1 map from real
 #   downsampling, which is the more sensible demo size.
 # - densenet121 29: conv 7/2, pool 3/2, then three 2/2 transitions (29 -> 15 -> 8 -> 4 -> 2 -> 1).
-# - squeezenet 21: conv 7/2, three ceil-mode 3/2 max-pools (21 -> 8 -> 4 -> 2 -> 1).
+# - squeezenet 29: conv 7/2, three ceil-mode 3/2 max-pools (29 -> 12 -> 6 -> 3 -> 1). torch
+#   runs from 21 (its last pool then covers a 2x2 map), but MXNet refuses a pooling window
+#   larger than its input, so 29 is the smallest input both frameworks take.
 MIN_INPUT_SIZES = {
     "lenet": 16,
     "alexnet": 63,
@@ -46,7 +48,7 @@ MIN_INPUT_SIZES = {
     "inception_v3": 75,
     "resnet152": 1,
     "densenet121": 29,
-    "squeezenet": 21,
+    "squeezenet": 29,
 }
 
 

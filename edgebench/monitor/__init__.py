@@ -1,1 +1,31 @@
-"""edgebench.monitor."""
+"""Hardware monitors: tegrastats on Jetsons, the host sampler elsewhere; both give hw.csv rows."""
+
+from edgebench.monitor.host import HostSampler, parse_host_log
+from edgebench.monitor.power import add_total_power
+
+
+def monitor_kind(profile: dict) -> str:
+    """Return which monitor a device profile uses: 'tegrastats' or 'host'."""
+    kind = profile.get("monitor", "host")
+    if kind not in ("tegrastats", "host"):
+        raise ValueError(f"device profile {profile.get('name')!r}: monitor {kind!r} unknown (tegrastats or host)")
+    return kind
+
+
+def open_monitor(profile: dict, log_path, interval_s: float):
+    """Return an unstarted monitor (a context manager) writing raw samples to log_path."""
+    if monitor_kind(profile) == "tegrastats":
+        from edgebench.monitor.tegrastats import TegrastatsRunner
+
+        return TegrastatsRunner(log_path, interval_ms=round(interval_s * 1000))
+    return HostSampler(log_path, interval_s)
+
+
+def read_monitor_log(profile: dict, log_path, power_method: str = "total"):
+    """Return (hw.csv DataFrame with power_total_mw where power is known, skipped line count)."""
+    if monitor_kind(profile) == "tegrastats":
+        from edgebench.monitor.tegrastats import parse_log
+
+        return parse_log(log_path, profile=profile, power_method=power_method)
+    hw, skipped = parse_host_log(log_path)
+    return add_total_power(hw, profile, method=power_method), skipped

@@ -1,4 +1,5 @@
-"""Host sampler for machines without tegrastats: psutil CPU per core, RAM and swap at a fixed interval.
+"""Host sampler for machines without tegrastats: psutil CPU per core, RAM and swap, plus RAPL
+(Intel/AMD package and DRAM power) and NVML (NVIDIA GPU load, memory, power) where present.
 
 Runs as its own process (`python -m edgebench.monitor.host --log hw.log`), so sampling never
 competes with the training loop for the interpreter; each sample is one JSON line whose keys
@@ -25,8 +26,8 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def take_sample() -> dict:
-    """Return one sample with hw.csv column names (CPU load is since the previous call)."""
+def take_sample(readers=()) -> dict:
+    """Return one sample with hw.csv column names (CPU load and RAPL power since the previous call)."""
     sample = {"timestamp": utc_now()}
     memory, swap = psutil.virtual_memory(), psutil.swap_memory()
     # "used" as tegrastats reports it: memory not available to new work (excludes cache).
@@ -42,7 +43,20 @@ def take_sample() -> dict:
         frequencies = []
     for i, freq in enumerate(frequencies):
         sample[f"cpu{i}_freq_mhz"] = round(freq.current, 1)
+    for reader in readers:
+        sample.update(reader.read())
     return sample
+
+
+def power_readers() -> list:
+    """Return the power readers this host supports (RAPL, NVML), primed for their first interval."""
+    from edgebench.monitor.nvml import NvmlReader
+    from edgebench.monitor.rapl import RaplReader
+
+    readers = [reader for reader in (RaplReader(), NvmlReader()) if reader.available()]
+    for reader in readers:
+        reader.read()  # RAPL reports energy since the previous read: start the first interval now
+    return readers
 
 
 def run_sampler(log_path: Path, interval_s: float) -> None:
@@ -56,14 +70,16 @@ def run_sampler(log_path: Path, interval_s: float) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     psutil.cpu_percent(percpu=True)  # primes the counters: the first reading is meaningless
+    readers = power_readers()
     with open(log_path, "a", buffering=1) as log:
-        log.write(f"# host sampler start {utc_now()} interval_s={interval_s}\n")
+        names = ",".join(type(r).__name__ for r in readers) or "none"
+        log.write(f"# host sampler start {utc_now()} interval_s={interval_s} power_readers={names}\n")
         next_tick = time.monotonic() + interval_s
         while not stopping:
             time.sleep(max(0.0, next_tick - time.monotonic()))
             if stopping:
                 break
-            log.write(json.dumps(take_sample()) + "\n")
+            log.write(json.dumps(take_sample(readers)) + "\n")
             # Ticks are scheduled from the start, so slow samples do not make the rate drift.
             next_tick += interval_s
 

@@ -3,10 +3,14 @@
 Mirrors torch_backend.py line by line; the runner drives either through the same methods.
 """
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
 from edgebench import models
 from edgebench.compat import import_mxnet
+from edgebench.train.checkpoint import weights_digest
 
 mx = import_mxnet()
 from mxnet import autograd, gluon  # noqa: E402  (needs the numpy shim above)
@@ -55,6 +59,32 @@ class Backend:
         logits = self.model(inputs)  # outside autograd.record: predict mode (no dropout, BN running stats)
         loss = self.loss(logits, labels)
         return float(loss.mean().asscalar()), logits.asnumpy()
+
+    def seed(self, seed: int) -> None:
+        """Reseed the framework's random streams (dropout) for the next epoch."""
+        mx.random.seed(seed)
+
+    def weights_digest(self) -> str:
+        """Return a digest of the model's weights, comparable across frameworks."""
+        return weights_digest(models.to_numpy_weights("mxnet", self.model))
+
+    def state_bytes(self) -> dict[str, bytes]:
+        """Return the model and optimizer state, serialized for a checkpoint."""
+        # Gluon serializes to files only; a private temporary directory holds them briefly.
+        with tempfile.TemporaryDirectory() as tmp:
+            params, trainer = Path(tmp, "model.params"), Path(tmp, "trainer.states")
+            self.model.save_parameters(str(params))
+            self.trainer.save_states(str(trainer))
+            return {"params": params.read_bytes(), "trainer": trainer.read_bytes()}
+
+    def load_state_bytes(self, state: dict[str, bytes]) -> None:
+        """Restore the model and optimizer from state_bytes() output."""
+        with tempfile.TemporaryDirectory() as tmp:
+            params, trainer = Path(tmp, "model.params"), Path(tmp, "trainer.states")
+            params.write_bytes(state["params"])
+            trainer.write_bytes(state["trainer"])
+            self.model.load_parameters(str(params), ctx=self.ctx)
+            self.trainer.load_states(str(trainer))
 
     @staticmethod
     def gpu_usable() -> bool:

@@ -3,10 +3,13 @@
 Mirrors mxnet_backend.py line by line; the runner drives either through the same methods.
 """
 
+import io
+
 import numpy as np
 import torch
 
 from edgebench import models
+from edgebench.train.checkpoint import weights_digest
 
 
 class Backend:
@@ -52,6 +55,26 @@ class Backend:
             logits = self.model(inputs)
             loss = self.loss(logits, labels)
         return loss.item(), logits.cpu().numpy()
+
+    def seed(self, seed: int) -> None:
+        """Reseed the framework's random streams (dropout) for the next epoch."""
+        torch.manual_seed(seed)
+
+    def weights_digest(self) -> str:
+        """Return a digest of the model's weights, comparable across frameworks."""
+        return weights_digest(models.to_numpy_weights("pytorch", self.model))
+
+    def state_bytes(self) -> dict[str, bytes]:
+        """Return the model and optimizer state, serialized for a checkpoint."""
+        buffer = io.BytesIO()
+        torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}, buffer)
+        return {"torch": buffer.getvalue()}
+
+    def load_state_bytes(self, state: dict[str, bytes]) -> None:
+        """Restore the model and optimizer from state_bytes() output."""
+        saved = torch.load(io.BytesIO(state["torch"]), map_location=self.device, weights_only=True)
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
 
     @staticmethod
     def gpu_usable() -> bool:

@@ -97,6 +97,10 @@ class Sequential(nn.HybridSequential):
         super().__init__()
         self.add(*blocks)
 
+    def __iter__(self):
+        """Return an iterator over the children in order, as iterating torch's Sequential does."""
+        return iter(self._children.values())
+
     def add_module(self, name, block):
         """Append block under name (torch's spelling) and return None."""
         self.register_child(block, name)

@@ -1,0 +1,95 @@
+"""Parser throughput on a synthetic TX2 hw.log (goal: >= 100k lines/s in pure Python).
+
+Writes N lines shaped like the runner's hw.log on a TX2 (our ISO arrival stamp, then a
+tegrastats line with the L4T R32 field set and values that vary line by line, one garbage
+line in 10,000), then times parse_log() end to end: reading, parsing, building the DataFrame
+and adding power_total_mw. Prints lines/s by wall clock and by this process's CPU time (the
+second is the fairer figure on a shared machine).
+
+    python bench/tegrastats_parse.py [--lines 1000000] [--seed 0]
+"""
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edgebench.monitor.tegrastats import parse_line, parse_log  # noqa: E402
+
+
+def tx2_line(rng: random.Random, stamp: datetime) -> str:
+    """Return one stamped TX2 line with plausible, varying values."""
+    cores = ",".join(
+        "off" if rng.random() < 0.02 else f"{rng.randint(0, 100)}%@{rng.choice((345, 1113, 2035))}"
+        for _ in range(6)
+    )
+    gpu, soc, wifi, cpu, ddr = (rng.randint(0, 6000), rng.randint(300, 1500), rng.randint(0, 700),
+                                rng.randint(200, 4000), rng.randint(200, 2800))
+    vin = gpu + soc + wifi + cpu + ddr + rng.randint(500, 1500)
+    temps = " ".join(f"{name}@{rng.uniform(30, 70):.1f}C" for name in ("PLL", "MCPU"))
+    return (
+        f"{stamp.isoformat(timespec='milliseconds')} "
+        f"RAM {rng.randint(500, 7800)}/7852MB (lfb {rng.randint(1, 1200)}x4MB) "
+        f"SWAP {rng.randint(0, 100)}/3926MB (cached 0MB) CPU [{cores}] "
+        f"EMC_FREQ {rng.randint(0, 60)}%@1866 GR3D_FREQ {rng.randint(0, 99)}%@1300 APE 150 "
+        f"{temps} PMIC@100C Tboard@{rng.randint(25, 50)}C GPU@{rng.uniform(30, 70):.1f}C "
+        f"BCPU@{rng.uniform(30, 70):.1f}C thermal@{rng.uniform(30, 70):.2f}C Tdiode@{rng.uniform(30, 60):.2f}C "
+        f"VDD_SYS_GPU {gpu}/{gpu} VDD_SYS_SOC {soc}/{soc} VDD_4V0_WIFI {wifi}/{wifi} "
+        f"VDD_IN {vin}/{vin} VDD_SYS_CPU {cpu}/{cpu} VDD_SYS_DDR {ddr}/{ddr}\n"
+    )
+
+
+def write_log(path: Path, lines: int, seed: int) -> int:
+    """Return the number of garbage lines after writing a synthetic hw.log of `lines` lines."""
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    garbage = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(lines):
+            line = tx2_line(rng, start + timedelta(seconds=i))
+            if i % 10_000 == 9_999:
+                line = line[: rng.randint(40, len(line) - 10)] + "\n"  # cut off mid-line
+                garbage += 1
+            out.write(line)
+    return garbage
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "hw.log"
+        garbage = write_log(log, args.lines, args.seed)
+        size_mb = log.stat().st_size / 2**20
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        with open(log, encoding="utf-8") as handle:
+            parsed = sum(parse_line(line) is not None for line in handle)
+        line_wall, line_cpu = time.perf_counter() - wall, time.process_time() - cpu
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        df, skipped = parse_log(log, profile="tx2")
+        log_wall, log_cpu = time.perf_counter() - wall, time.process_time() - cpu
+
+    assert len(df) == args.lines - skipped and skipped <= garbage, (skipped, garbage, len(df))
+    print(f"log: {args.lines} lines, {size_mb:.0f} MiB, {garbage} cut-off lines written, {skipped} skipped "
+          f"({parsed} lines looked whole alone; a line cut inside its last number cannot be told from a whole one)")
+    print(f"parse_line only : {args.lines / line_wall:10,.0f} lines/s wall  {args.lines / line_cpu:10,.0f} lines/s CPU")
+    print(f"parse_log (csv) : {args.lines / log_wall:10,.0f} lines/s wall  {args.lines / log_cpu:10,.0f} lines/s CPU"
+          f"  ({log_wall:.1f} s wall, DataFrame {df.shape[0]}x{df.shape[1]})")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    goal = 100_000
+    print(f"goal {goal:,} lines/s (parse_log, CPU): {'met' if args.lines / log_cpu >= goal else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Time a few training steps of a model on a hardware configuration (for `edgebench status --calibrate`).
+
+Runs as its own process so that pinning and thread settings apply exactly as in a real run.
+Prints the mean seconds per training batch on its last line.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from edgebench.hwconfig import apply as hwapply
+from edgebench.hwconfig import check_host, load_profile, resolve
+
+
+def main(argv=None) -> int:
+    """Print seconds per training step after a warm-up step."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("framework", "model", "hwconfig", "hwcfg-name", "profile"):
+        parser.add_argument(f"--{name}", required=True)
+    for name in ("size", "classes", "batch", "steps"):
+        parser.add_argument(f"--{name}", type=int, required=True)
+    args = parser.parse_args(argv)
+    cfg = resolve(args.hwcfg_name, json.loads(args.hwconfig), load_profile(args.profile))
+    check_host(cfg)
+    hwapply.enter(cfg)
+    from edgebench.train.runner import load_backend
+
+    hparams = {"learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
+    backend = load_backend(args.framework)(args.model, args.classes, args.size, hparams, 0, cfg.gpu, cfg.threads)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(args.batch, 3, args.size, args.size)).astype(np.float32)
+    y = rng.integers(0, args.classes, size=args.batch)
+    backend.train_step(x, y)  # warm-up: first-call allocations and MXNet's graph build
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        backend.train_step(x, y)
+    print((time.perf_counter() - start) / args.steps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

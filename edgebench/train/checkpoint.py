@@ -1,0 +1,48 @@
+"""Per-epoch checkpoints of a run, in its state directory (never a declared Snakemake output).
+
+One file holds everything needed to continue after the last finished epoch: the framework's
+model and optimizer state, the epochs.csv rows so far, and a digest of the weights. It is
+replaced atomically, so a write that fails midway leaves the previous checkpoint intact.
+Random streams need no saving: every epoch reseeds the data order and both frameworks from
+(seed, epoch), so epoch k is the same whether or not the run was interrupted before it.
+"""
+
+import hashlib
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from edgebench.atomic import write_bytes_atomic
+
+CHECKPOINT_NAME = "checkpoint.pkl"
+
+
+def weights_digest(weights: dict) -> str:
+    """Return a SHA-256 over a {name: array} weights dict (order-independent)."""
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        array = np.ascontiguousarray(weights[name])
+        digest.update(name.encode())
+        digest.update(str(array.dtype).encode() + str(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Return the seed of one epoch's random streams, derived from the run seed."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def save_checkpoint(state_dir, payload: dict) -> Path:
+    """Return the checkpoint path after writing payload atomically."""
+    return write_bytes_atomic(Path(state_dir) / CHECKPOINT_NAME, pickle.dumps(payload, protocol=5))
+
+
+def load_checkpoint(state_dir) -> dict | None:
+    """Return the last checkpoint's payload, or None if there is none."""
+    path = Path(state_dir) / CHECKPOINT_NAME
+    if not path.exists():
+        return None
+    # Written only by this package into the run's own state directory.
+    return pickle.loads(path.read_bytes())

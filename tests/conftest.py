@@ -1,0 +1,77 @@
+"""Shared fixtures: a private copy of the checkout, and the real snakemake CLI run on it."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+# Top-level entries of a checkout that are not the workflow (environment, outputs, history).
+NOT_WORKFLOW = {".git", ".venv", "results", "data", ".snakemake", ".pytest_cache"}
+
+# The smallest demo that exercises every stage: 10 classes x 8 train / 4 val images at 64 px.
+TINY = {
+    "device_profile": "demo",
+    "dataset": {
+        "source": "demo",
+        "root": "data/demo_imagenet",
+        "demo": {"seed": 1, "train_per_class": 10, "val_per_class": 4, "distractor_classes": 2},
+        "subset": {"classes": "thesis10", "train_per_class": 8, "val_per_class": 4},
+    },
+    "frameworks": ["pytorch", "mxnet"],
+    "models": ["lenet", "alexnet"],
+    "input_size": {"default": 64},
+    "training": {"epochs": 1},
+    "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}, "gpu_cfg1": {"cores": ["core0"], "gpu": True}},
+    "run_hwconfigs": ["cpu_cfg1"],
+}
+
+
+def copy_checkout(destination: Path) -> Path:
+    """Return a copy of the workflow's files, so tests may edit code without touching the repository."""
+    def ignore(directory, names):
+        top = Path(directory) == REPO
+        return [n for n in names if n == "__pycache__" or n.endswith(".egg-info") or (top and n in NOT_WORKFLOW)]
+
+    shutil.copytree(REPO, destination, ignore=ignore)
+    return destination
+
+
+class Workflow:
+    """A checkout copy plus a working directory, driven through the real snakemake CLI."""
+
+    def __init__(self, checkout: Path, workdir: Path, config: dict):
+        self.checkout, self.workdir = checkout, workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.write_config("config.yaml", config)
+
+    def write_config(self, name: str, config: dict) -> Path:
+        path = self.workdir / name
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def command(self, *args, configfile="config.yaml") -> list[str]:
+        return [str(SNAKEMAKE), "--snakefile", str(self.checkout / "Snakefile"), "--directory", str(self.workdir),
+                "--configfile", str(self.workdir / configfile), "--cores", "2", *args]
+
+    @property
+    def env(self) -> dict:
+        # The copy's package comes first, for snakemake and for every job it starts.
+        return {**os.environ, "PYTHONPATH": str(self.checkout)}
+
+    def run(self, *args, check=True, configfile="config.yaml") -> subprocess.CompletedProcess:
+        result = subprocess.run(self.command(*args, configfile=configfile), capture_output=True, text=True,
+                                cwd=self.workdir, env=self.env)
+        if check and result.returncode != 0:
+            raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+        return result
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory) -> Path:
+    return copy_checkout(tmp_path_factory.mktemp("checkout") / "edgebench")

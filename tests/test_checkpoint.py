@@ -1,0 +1,80 @@
+"""Checkpoints: atomic replacement, faithful round trips in both frameworks, attempt bookkeeping."""
+
+import numpy as np
+import pytest
+
+from edgebench import atomic
+from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint, weights_digest
+from edgebench.train.runner import downtime_s, stalled_attempts
+
+HPARAMS = {"learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
+
+
+def test_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path, {"epochs": [{"epoch": 0}], "weights_sha256": "a"})
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "replace", disk_full)  # fails after the data is written, before the rename
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(tmp_path, {"epochs": [{"epoch": 0}, {"epoch": 1}], "weights_sha256": "b"})
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path) == {"epochs": [{"epoch": 0}], "weights_sha256": "a"}
+
+
+def test_no_checkpoint_is_none(tmp_path):
+    assert load_checkpoint(tmp_path) is None
+
+
+def test_epoch_seeds_differ_per_epoch_and_repeat_per_seed():
+    assert epoch_seed(0, 1) == epoch_seed(0, 1)
+    assert len({epoch_seed(0, e) for e in range(20)} | {epoch_seed(1, 0)}) == 21
+
+
+def test_digest_sees_any_weight_change():
+    weights = {"a": np.zeros((2, 2), np.float32), "b": np.ones(3, np.float32)}
+    changed = {**weights, "b": np.array([1, 1, 1.0001], np.float32)}
+    assert weights_digest(weights) == weights_digest(dict(reversed(weights.items())))
+    assert weights_digest(weights) != weights_digest(changed)
+
+
+def test_stalled_attempts_count_only_the_latest_without_progress():
+    attempts = [{"resumed_at_epoch": 0, "epochs_after": 2}, {"resumed_at_epoch": 2}, {"resumed_at_epoch": 2}]
+    assert stalled_attempts(attempts) == 2
+    assert stalled_attempts(attempts[:1]) == 0
+
+
+def test_downtime_runs_from_last_checkpoint_to_next_start():
+    attempts = [{"started_at": "2026-01-01T00:00:00+00:00", "last_checkpoint_at": "2026-01-01T00:10:00+00:00"},
+                {"started_at": "2026-01-01T01:10:00+00:00"}]
+    assert downtime_s(attempts) == 3600.0
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "mxnet"])
+def test_backend_state_round_trip_continues_identically(framework):
+    from edgebench.train.runner import load_backend
+
+    backend_cls = load_backend(framework)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 3, 32, 32)).astype(np.float32)
+    y = np.array([0, 1, 2, 3])
+
+    def fresh():
+        return backend_cls("lenet", 10, 32, HPARAMS, seed=0, use_gpu=False, threads=1)
+
+    original = fresh()
+    original.train_step(x, y)  # momentum buffers now hold state that must survive too
+    saved, digest = original.state_bytes(), original.weights_digest()
+    restored = fresh()
+    assert restored.weights_digest() != digest
+    restored.load_state_bytes(saved)
+    assert restored.weights_digest() == digest
+    loss_a, _ = original.train_step(x, y)
+    loss_b, _ = restored.train_step(x, y)
+    assert loss_a == pytest.approx(loss_b, rel=1e-6)
+    from edgebench import models
+
+    after_a = models.to_numpy_weights(framework, original.model)
+    after_b = models.to_numpy_weights(framework, restored.model)
+    assert all(np.allclose(after_a[name], after_b[name], rtol=1e-6, atol=1e-7) for name in after_a)

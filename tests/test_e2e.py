@@ -1,0 +1,129 @@
+"""The real workflow end to end: Snakemake subprocess, demo data, both frameworks, real training."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from edgebench.analysis.table import COLUMNS
+from edgebench.hwconfig.resolve import host_has_gpu
+from tests.conftest import TINY, Workflow
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo(checkout, tmp_path_factory) -> Workflow:
+    workflow = Workflow(checkout, tmp_path_factory.mktemp("demo"), TINY)
+    workflow.run()
+    return workflow
+
+
+def test_table_has_one_row_per_framework_and_model(demo):
+    table = pd.read_csv(demo.workdir / "results/tables/cpu_cfg1.csv")
+    assert list(table.columns) == COLUMNS
+    assert sorted(zip(table["framework"], table["model"])) == sorted(
+        (fw, m) for fw in TINY["frameworks"] for m in TINY["models"])
+    assert (table["status"] == "done").all() and (table["runs"] == 1).all()
+    assert table["val_acc"].between(0, 1).all() and table["top5_acc"].between(0, 1).all()
+    assert (table["total_time_s"] > 0).all() and (table["epoch_time_s"] > 0).all()
+    assert table["avg_power_w"].isna().all()  # this host has no power sensor: empty, not invented
+
+
+def test_each_run_has_its_files_and_provenance(demo):
+    for fw in TINY["frameworks"]:
+        for model in TINY["models"]:
+            run = demo.workdir / f"results/runs/{fw}/{model}/cpu_cfg1/rep0"
+            epochs = pd.read_csv(run / "epochs.csv")
+            assert list(epochs["epoch"]) == [0]
+            assert (epochs["epoch_seconds"] > 0).all()
+            assert epochs[["train_acc", "val_acc", "train_top5", "val_top5"]].stack().between(0, 1).all()
+            summary = json.loads((run / "run.json").read_text())
+            assert summary["status"] == "done"
+            assert summary["provenance"]["affinity"] == [0]  # cpu_cfg1 = core 0 in the demo profile
+            assert summary["provenance"]["threads_env"]["OMP_NUM_THREADS"] == "1"
+            assert summary["energy"]["energy_wh"] is None and summary["energy"]["reason"]
+            log = (run / "train.log").read_text()
+            assert log.startswith("Epoch 0. Loss: ") and "Epoch 0 time cost: " in log
+            hw = pd.read_csv(run / "hw.csv")
+            assert len(hw) >= 1 and "cpu0_load_pct" in hw.columns
+            assert (demo.workdir / f"results/figures/runs/{fw}_{model}_cpu_cfg1_rep0.png").stat().st_size > 0
+    assert (demo.workdir / "results/figures/cpu_cfg1_summary.png").stat().st_size > 0
+    assert not (demo.workdir / "results/state").exists() or not any((demo.workdir / "results/state").rglob("*.csv"))
+
+
+def test_nothing_left_after_a_finished_run(demo):
+    result = demo.run("-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_epochs_lists_the_training_runs_again(demo):
+    demo.write_config("more_epochs.yaml", {**TINY, "training": {"epochs": 2}})
+    out = demo.run("-n", configfile="more_epochs.yaml").stdout
+    assert runs_planned(out) == {f"{fw}/{m}" for fw in TINY["frameworks"] for m in TINY["models"]}
+
+
+def jobs_planned(dry_run_output: str) -> set[str]:
+    """Return the rule names a dry run would execute."""
+    return {line.split("rule ", 1)[1].rstrip(":") for line in dry_run_output.splitlines() if line.startswith("rule ")}
+
+
+def runs_planned(dry_run_output: str) -> set[str]:
+    """Return framework/model of every training job in a dry run, from its wildcards line."""
+    runs, in_train = set(), False
+    for line in dry_run_output.splitlines():
+        if line.startswith("rule "):
+            in_train = line == "rule train:"
+        elif in_train and line.strip().startswith("wildcards:"):
+            values = dict(item.split("=") for item in line.split(":", 1)[1].strip().split(", "))
+            runs.add(f"{values['framework']}/{values['model']}")
+    return runs
+
+
+def edit(path, line):
+    """Append a line to a source file (a real content change, as a user's edit is)."""
+    original = path.read_text()
+    path.write_text(original + line)
+    return original
+
+
+def test_editing_analysis_code_reruns_analysis_only(demo):
+    table_code = demo.checkout / "edgebench" / "analysis" / "table.py"
+    original = edit(table_code, "# an edit\n")
+    try:
+        planned = jobs_planned(demo.run("-n").stdout)
+    finally:
+        table_code.write_text(original)
+    assert "table" in planned and "config_figure" in planned
+    assert "train" not in planned and "prepare" not in planned
+
+
+def test_editing_one_model_retrains_only_that_model(demo):
+    lenet = demo.checkout / "edgebench" / "models" / "torch" / "lenet.py"
+    original = edit(lenet, "# an edit\n")
+    try:
+        out = demo.run("-n").stdout
+    finally:
+        lenet.write_text(original)
+    assert runs_planned(out) == {"pytorch/lenet"}
+
+
+def test_measured_runs_never_overlap(demo):
+    # --cores 2 would allow two jobs at once; the measure resource and lock serialise training.
+    spans = []
+    for fw in TINY["frameworks"]:
+        for model in TINY["models"]:
+            summary = json.loads((demo.workdir / f"results/runs/{fw}/{model}/cpu_cfg1/rep0/run.json").read_text())
+            for attempt in summary["attempts"]:
+                spans.append((pd.Timestamp(attempt["started_at"]), pd.Timestamp(attempt["ended_at"])))
+    spans.sort()
+    assert len(spans) == 4
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert end <= start
+
+
+@pytest.mark.skipif(host_has_gpu(), reason="this host has a GPU")
+def test_gpu_config_on_a_host_without_gpu_is_refused(demo):
+    result = demo.run("-n", "results/tables/gpu_cfg1.csv", check=False)
+    assert result.returncode != 0
+    assert "hwconfigs.gpu_cfg1.gpu: true, but this host has no usable NVIDIA GPU" in result.stdout + result.stderr

@@ -1,0 +1,63 @@
+"""Provenance against a fake root tree of a TX2 (device-tree model, nv_tegra_release, cpufreq
+governors, online list) and a fake nvpmodel on PATH; and against this machine itself."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edgebench.hwconfig.provenance import collect_provenance, parse_cpu_list
+from fakes.sysfs import make_cpu_tree
+
+FAKES = Path(__file__).parent / "fakes"
+
+
+@pytest.fixture
+def tx2_root(tmp_path):
+    root = tmp_path / "root"
+    (root / "proc" / "device-tree").mkdir(parents=True)
+    (root / "proc" / "device-tree" / "model").write_bytes(b"quill\x00")
+    (root / "etc").mkdir()
+    (root / "etc" / "nv_tegra_release").write_text(
+        "# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t186ref, EABI: aarch64, DATE: Sat Feb 19 17:07:00 UTC 2022\n"
+        "# KERNEL_VARIANT: oot\n"
+    )
+    cpus = make_cpu_tree(root / "sys" / "devices" / "system" / "cpu", 6, offline={1, 2})
+    (cpus / "online").write_text("0,3-5\n")
+    for core, governor in [(0, "schedutil"), (3, "performance")]:
+        (cpus / f"cpu{core}" / "cpufreq").mkdir()
+        (cpus / f"cpu{core}" / "cpufreq" / "scaling_governor").write_text(governor + "\n")
+    return root
+
+
+def test_tx2_tree(tx2_root, monkeypatch):
+    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
+    prov = collect_provenance(root=tx2_root)
+    assert prov["device_model"] == "quill"
+    assert prov["l4t_release"] == "R32.7.1"
+    assert prov["l4t_release_line"].startswith("# R32 (release)")
+    assert prov["nvpmodel"]["name"] == "MAXN" and prov["nvpmodel"]["id"] == 0
+    assert prov["cpu_governors"] == {"cpu0": "schedutil", "cpu3": "performance"}
+    assert prov["online_cores"] == [0, 3, 4, 5]
+
+
+def test_this_host_and_its_checkout(tmp_path):
+    prov = collect_provenance(root=tmp_path)  # an empty tree: nothing Jetson about it
+    assert prov["device_model"] is None and prov["l4t_release"] is None and prov["online_cores"] is None
+    assert prov["hostname"] and prov["python"]
+    assert prov["torch"] and prov["torch"].split(".")[0].isdigit()
+    assert prov["mxnet"] == "1.9.1"
+    checkout = Path(__file__).parents[1]
+    expected = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert prov["git_commit"] == (expected.stdout.strip() or None)
+
+
+def test_not_a_git_checkout(tmp_path):
+    assert collect_provenance(root=tmp_path, checkout=tmp_path)["git_commit"] is None
+
+
+def test_cpu_list():
+    assert parse_cpu_list("0-3,5\n") == [0, 1, 2, 3, 5]
+    assert parse_cpu_list("0") == [0]
+    assert parse_cpu_list("") is None

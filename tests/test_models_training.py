@@ -1,0 +1,167 @@
+"""Training with both frameworks' models: the same start gives the same first steps, and every
+model learns (real PyTorch and MXNet training steps on a small fixed batch)."""
+
+import numpy as np
+import pytest
+import torch
+
+from edgebench import models
+from edgebench.compat import import_mxnet
+
+mx = import_mxnet()
+
+# Smallest input each model takes comfortably (see test_models.TEST_SIZES).
+SIZES = {
+    "lenet": 32,
+    "alexnet": 67,
+    "vgg16": 32,
+    "inception_v3": 80,
+    "resnet152": 32,
+    "densenet121": 32,
+    "squeezenet": 32,
+}
+NUM_CLASSES = 4
+BATCH = 8
+MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4
+# A rate at which each model, from its reference start, descends on one small batch: the
+# ReLU on SqueezeNet's class scores dies (all scores 0, loss ln 4) at 0.003 within two steps;
+# LeNet and AlexNet (torch's default init, small scores) move visibly only from 0.05.
+# ResNet-152 at 32x32 and Inception v3 at 80x80 end in 1x1 maps, where BatchNorm normalizes
+# each channel over the 8 images alone: the loss surface is so sharp there that the first
+# steps descend only from rates around 1e-7 (ResNet-152 at 64x64 descends at 1e-3). This is
+# the architecture's behaviour (torchvision's model computes the same function), not a bug.
+LEARNING_RATES = {"lenet": 0.05, "alexnet": 0.05, "squeezenet": 0.001, "resnet152": 1e-7, "inception_v3": 1e-7}
+DEFAULT_LEARNING_RATE = 0.01
+STEPS = 3
+
+
+def learnable_batch(size, seed=0):
+    """Return (images, labels): each class is a fixed random pattern plus a little noise."""
+    rng = np.random.default_rng(seed)
+    patterns = rng.normal(0, 1, (NUM_CLASSES, 3, size, size)).astype(np.float32)
+    labels = np.arange(BATCH) % NUM_CLASSES
+    images = patterns[labels] + rng.normal(0, 0.3, (BATCH, 3, size, size)).astype(np.float32)
+    return images, labels
+
+
+def train_torch(model, images, labels, steps, learning_rate):
+    """Return the per-step losses and the weights after the first step (torch SGD)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+    model.train()
+    losses, after_first = [], None
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if after_first is None:
+            after_first = models.to_numpy_weights("pytorch", model)
+    return losses, after_first
+
+
+def train_gluon(block, images, labels, steps, learning_rate):
+    """Return the per-step losses and the weights after the first step (Gluon SGD)."""
+    trainer = mx.gluon.Trainer(
+        block.collect_params(), "sgd", {"learning_rate": learning_rate, "momentum": MOMENTUM, "wd": WEIGHT_DECAY}
+    )
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    x, y = mx.nd.array(images, dtype=images.dtype), mx.nd.array(labels, dtype=images.dtype)
+    losses, after_first = [], None
+    for _ in range(steps):
+        with mx.autograd.record():
+            loss = loss_fn(block(x), y)
+        loss.backward()
+        trainer.step(BATCH)  # gradients are summed over the batch; this makes them means
+        losses.append(float(loss.mean().asscalar()))
+        if after_first is None:
+            after_first = models.to_numpy_weights("mxnet", block)
+    return losses, after_first
+
+
+# Deep nets with BatchNorm over tiny maps (ResNet-152's last stage is 1x1 at a 32 input) are
+# ill-conditioned in float32: the float32 loss itself is off by ~1e-3 from the exact value and
+# gradients through 8-value batch statistics differ by tens of percent between any two float32
+# implementations (torch against itself with other kernels, too). Their update is therefore
+# compared in float64, where the two frameworks agree to ~1e-7 (the remaining difference looks
+# like a float32 step inside one of them); the float32 forward is compared too.
+FLOAT64_UPDATE = {"resnet152", "inception_v3"}
+
+
+def train_mode_loss_float32(name, weights, images, labels):
+    """Return (torch loss, Gluon loss) of one training-mode forward in float32."""
+    size = SIZES[name]
+    torch_model = models.build("pytorch", name, NUM_CLASSES, input_size=size, dropout=0.0)
+    gluon_model = models.build("mxnet", name, NUM_CLASSES, input_size=size, dropout=0.0)
+    models.load_weights("pytorch", torch_model, weights)
+    models.load_weights("mxnet", gluon_model, weights)
+    torch_loss = torch.nn.functional.cross_entropy(torch_model.train()(torch.from_numpy(images)), torch.from_numpy(labels))
+    with mx.autograd.train_mode():
+        scores = gluon_model(mx.nd.array(images))
+    gluon_loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()(scores, mx.nd.array(labels)).mean()
+    return torch_loss.item(), float(gluon_loss.asscalar())
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_same_start_same_first_steps_and_the_model_learns(name):
+    size = SIZES[name]
+    weights = models.initial_weights(name, NUM_CLASSES, input_size=size, seed=11)
+    images, labels = learnable_batch(size)
+    dtype = "float64" if name in FLOAT64_UPDATE else "float32"
+    # Dropout draws different masks in each framework; without it the two runs are the same
+    # computation, so their losses must agree.
+    torch_model = models.build("pytorch", name, NUM_CLASSES, input_size=size, dropout=0.0)
+    gluon_model = models.build("mxnet", name, NUM_CLASSES, input_size=size, dropout=0.0)
+    models.load_weights("pytorch", torch_model, weights)
+    models.load_weights("mxnet", gluon_model, weights)
+    if dtype == "float64":
+        torch_losses = train_mode_loss_float32(name, weights, images, labels)
+        assert abs(torch_losses[0] - torch_losses[1]) <= 1e-3
+        torch_model.double()
+        gluon_model.cast("float64")
+        gluon_model.hybridize()  # drops the float32 graph
+    images = images.astype(dtype)
+
+    learning_rate = LEARNING_RATES.get(name, DEFAULT_LEARNING_RATE)
+    torch_losses, torch_after = train_torch(torch_model, images, labels, STEPS, learning_rate)
+    gluon_losses, gluon_after = train_gluon(gluon_model, images, labels, STEPS, learning_rate)
+
+    # Step 1 compares the forward pass in training mode (BatchNorm on batch statistics);
+    # step 2 also compares gradients and the SGD-with-momentum-and-weight-decay update.
+    loss_tolerance, weight_tolerance = (1e-3, 1e-4) if dtype == "float32" else (1e-6, 1e-6)
+    assert np.isfinite(torch_losses[0])
+    assert abs(torch_losses[0] - gluon_losses[0]) <= loss_tolerance
+    assert abs(torch_losses[1] - gluon_losses[1]) <= loss_tolerance
+    # The parameters after one update agree, and BatchNorm's running mean moved by the same
+    # momentum (torch 0.1 == Gluon 0.9).
+    assert set(gluon_after) == {k for k in torch_after if not k.endswith("num_batches_tracked")}
+    for key, gluon_value in gluon_after.items():
+        torch_value = torch_after[key]
+        if key.endswith("running_var"):
+            continue  # see test_running_var_follows_each_frameworks_convention
+        tolerance = weight_tolerance * max(np.abs(torch_value).max(), 1e-3)
+        assert np.abs(torch_value - gluon_value).max() <= tolerance, key
+    # ...and both learn: a few steps lower the loss on the batch.
+    assert torch_losses[-1] < torch_losses[0], torch_losses
+    assert gluon_losses[-1] < gluon_losses[0], gluon_losses
+
+
+def test_running_var_follows_each_frameworks_convention():
+    # After one training step, torch stores the unbiased batch variance in running_var and
+    # MXNet the biased one (n / (n - 1) apart): a known difference that only affects eval-mode
+    # outputs after training, reported here so it stays visible.
+    size, n = 32, BATCH
+    weights = models.initial_weights("densenet121", NUM_CLASSES, input_size=size, seed=3)
+    images, labels = learnable_batch(size)
+    after = {}
+    for framework, train in (("pytorch", train_torch), ("mxnet", train_gluon)):
+        model = models.build(framework, "densenet121", NUM_CLASSES, input_size=size)
+        models.load_weights(framework, model, weights)
+        after[framework] = train(model, images, labels, 1, 0.0)[1]
+    key = "features.norm0.running_var"  # over 8 x 16 x 16 values per channel
+    count = n * 16 * 16
+    torch_batch_var = (after["pytorch"][key] - 0.9) / 0.1
+    gluon_batch_var = (after["mxnet"][key] - 0.9) / 0.1
+    np.testing.assert_allclose(torch_batch_var, gluon_batch_var * count / (count - 1), rtol=1e-3)
+    assert not np.allclose(torch_batch_var, gluon_batch_var, rtol=1e-5, atol=0)

@@ -1,0 +1,299 @@
+"""tegrastats parser: every recorded line in tests/fakes/tegrastats_samples.jsonl (real output of
+TX1, TX2, Nano, AGX Xavier, Orin Nano, Orin NX, AGX Orin and Thor, with its source per line)
+parses to the values printed in it. Expected values below are read off the printed lines."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edgebench.monitor.tegrastats import cli, parse_line, parse_log
+
+SAMPLES = Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl"
+RECORDS = [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
+LINES = [record["line"] for record in RECORDS]
+NONE = None  # an `off` core/engine or a -256C sensor: present, empty
+
+
+def cores(*pairs):
+    """Return expected cpu<i>_load_pct / cpu<i>_freq_mhz columns from (load, freq) pairs."""
+    out = {}
+    for i, pair in enumerate(pairs):
+        load, freq = (None, None) if pair == "off" else pair
+        out[f"cpu{i}_load_pct"], out[f"cpu{i}_freq_mhz"] = load, freq
+    return out
+
+
+def rails(**values):
+    """Return expected power columns from RAIL=(cur, avg[, max]) keywords."""
+    out = {}
+    for rail, triple in values.items():
+        out[f"power_{rail.lower()}_mw"] = triple[0]
+        out[f"power_{rail.lower()}_avg_mw"] = triple[1]
+        if len(triple) == 3:
+            out[f"power_{rail.lower()}_max_mw"] = triple[2]
+    return out
+
+
+def temps(**values):
+    """Return expected temp_<sensor>_c columns (a pair gives cur and max)."""
+    out = {}
+    for sensor, value in values.items():
+        if isinstance(value, tuple):
+            out[f"temp_{sensor.lower()}_c"], out[f"temp_{sensor.lower()}_max_c"] = value
+        else:
+            out[f"temp_{sensor.lower()}_c"] = value
+    return out
+
+
+# One entry per line of samples.jsonl, in file order: the whole parsed row.
+EXPECTED = [
+    # 0 TX1: IRAM, %@f CPU, EMC_FREQ/GR3D_FREQ with frequency, APE, unit-less rails
+    {"timestamp": None, "ram_used_mb": 1179, "ram_total_mb": 3983, "ram_lfb_blocks": 120,
+     "ram_lfb_block_mb": 4, "iram_used_kb": 0, "iram_total_kb": 252, "iram_lfb_kb": 252,
+     **cores((1, 102), (4, 102), (0, 102), (0, 102)),
+     "emc_load_pct": 7, "emc_freq_mhz": 408, "gpu_load_pct": 0, "gpu_freq_mhz": 76, "ape_freq_mhz": 25,
+     **temps(AO=42.5, CPU=37.5, GPU=39.0, PLL=37.0, Tdiode=42.75, PMIC=100.0, Tboard=42.0, thermal=38.5),
+     **rails(VDD_IN=(2532, 2698), VDD_CPU=(76, 178), VDD_GPU=(19, 19))},
+    # 1 TX2 (thesis board, VDD_SYS_* naming), EMC/GR3D without frequency (non-root)
+    {"timestamp": None, "ram_used_mb": 2020, "ram_total_mb": 7852, "ram_lfb_blocks": 1164,
+     "ram_lfb_block_mb": 4,
+     **cores((9, 345), (21, 345), (25, 345), (3, 345), (1, 345), (1, 345)),
+     "emc_load_pct": 0, "gpu_load_pct": 0,
+     **temps(PLL=42.5, MCPU=42.5, PMIC=100.0, Tboard=40.0, GPU=41.0, BCPU=42.5, thermal=41.9, Tdiode=41.25),
+     **rails(VDD_SYS_GPU=(153, 158), VDD_SYS_SOC=(536, 547), VDD_4V0_WIFI=(633, 527),
+             VDD_IN=(3140, 3208), VDD_SYS_CPU=(536, 590), VDD_SYS_DDR=(557, 601))},
+    # 2 TX2 with SWAP
+    {"timestamp": None, "ram_used_mb": 896, "ram_total_mb": 7859, "ram_lfb_blocks": 26,
+     "ram_lfb_block_mb": 4, "swap_used_mb": 0, "swap_total_mb": 3929, "swap_cached_mb": 0,
+     **cores((4, 2035), (4, 345), (4, 345), (1, 2035), (0, 2035), (0, 2035)),
+     "emc_load_pct": 0, "gpu_load_pct": 0,
+     **temps(PLL=34.5, MCPU=34.5, PMIC=100.0, Tboard=29.0, GPU=31.0, BCPU=34.5, thermal=32.8, Tdiode=30.5),
+     **rails(VDD_SYS_GPU=(153, 153), VDD_SYS_SOC=(383, 383), VDD_4V0_WIFI=(0, 0),
+             VDD_IN=(1840, 1840), VDD_SYS_CPU=(306, 306), VDD_SYS_DDR=(269, 269))},
+    # 3 TX2 L4T 32.1 naming; lfb in kB; MTS fg/bg
+    {"timestamp": None, "ram_used_mb": 4722, "ram_total_mb": 7844, "ram_lfb_blocks": 1,
+     "ram_lfb_block_mb": 0.5,
+     **cores((55, 2035), (14, 2034), (27, 2034), (55, 2035), (47, 2035), (45, 2035)),
+     "emc_load_pct": 2, "emc_freq_mhz": 1866, "gpu_load_pct": 71, "gpu_freq_mhz": 1300,
+     "ape_freq_mhz": 150, "mts_fg_pct": 0, "mts_bg_pct": 0,
+     **temps(BCPU=45.0, MCPU=45.0, GPU=51.0, PLL=45.0, AO=47.5, Tboard=37.0, Tdiode=46.75, PMIC=100.0,
+             thermal=46.4),
+     **rails(VDD_IN=(14025, 14416), VDD_CPU=(2209, 2538), VDD_GPU=(6854, 6903), VDD_SOC=(1371, 1370),
+             VDD_WIFI=(19, 19), VDD_DDR=(2702, 2702))},
+    # 4 Nano: IRAM glued to its lfb, NVENC/NVDEC frequencies, POM_5V_* rails
+    {"timestamp": None, "ram_used_mb": 1180, "ram_total_mb": 3965, "ram_lfb_blocks": 1,
+     "ram_lfb_block_mb": 2, "swap_used_mb": 149, "swap_total_mb": 1024, "swap_cached_mb": 7,
+     "iram_used_kb": 0, "iram_total_kb": 252, "iram_lfb_kb": 252,
+     **cores((30, 1036), (33, 1036), (28, 1036), (26, 1036)),
+     "emc_load_pct": 10, "emc_freq_mhz": 1600, "gpu_load_pct": 0, "gpu_freq_mhz": 76,
+     "nvenc_freq_mhz": 716, "nvdec_freq_mhz": 716, "ape_freq_mhz": 25,
+     **temps(PLL=57.0, CPU=60.5, PMIC=100.0, GPU=59.0, AO=65.0, thermal=59.75),
+     **rails(POM_5V_IN=(4520, 4680), POM_5V_GPU=(0, 0), POM_5V_CPU=(1078, 1205))},
+    # 5 AGX Xavier: four cores off, rails without VDD_ prefix
+    {"timestamp": None, "ram_used_mb": 1736, "ram_total_mb": 15827, "ram_lfb_blocks": 3283,
+     "ram_lfb_block_mb": 4,
+     **cores((1, 1160), (2, 1161), (0, 1189), (0, 1189), "off", "off", "off", "off"),
+     "emc_load_pct": 0, "emc_freq_mhz": 665, "gpu_load_pct": 0, "gpu_freq_mhz": 114,
+     "ape_freq_mhz": 150, "mts_fg_pct": 0, "mts_bg_pct": 0,
+     **temps(AO=29.0, GPU=30.0, iwlwifi=34.0, Tboard=30.0, Tdiode=33.0, AUX=29.0, CPU=30.0,
+             thermal=29.45, PMIC=100.0),
+     **rails(GPU=(466, 466), CPU=(466, 466), SOC=(932, 932), CV=(0, 0), VDDRQ=(0, 0), SYS5V=(1854, 1854))},
+    # 6 Orin Nano: leading timestamp, GR3D %@[f], engines off, lower-case sensors, mW rails
+    {"timestamp": "2024-11-15T08:38:09", "ram_used_mb": 6185, "ram_total_mb": 7620,
+     "ram_lfb_blocks": 8, "ram_lfb_block_mb": 2, "swap_used_mb": 851, "swap_total_mb": 3810,
+     "swap_cached_mb": 1,
+     **cores((15, 729), (11, 729), (14, 729), (13, 729), (11, 729), (8, 729)),
+     "emc_load_pct": 43, "emc_freq_mhz": 2133, "gpu_load_pct": 63, "gpu_freq_mhz": 621,
+     "nvdec_freq_mhz": NONE, "nvjpg_freq_mhz": NONE, "nvjpg1_freq_mhz": NONE, "vic_freq_mhz": NONE,
+     "ofa_freq_mhz": NONE, "ape_freq_mhz": 200,
+     **temps(cpu=53.968, soc2=52.437, soc0=50.75, gpu=53.343, tj=53.968, soc1=51.656),
+     **rails(VDD_IN=(12479, 12479), VDD_CPU_GPU_CV=(4667, 4667), VDD_SOC=(2817, 2817))},
+    # 7 Orin NX without rails (no power columns at all)
+    {"timestamp": "2026-09-22T00:29:21", "ram_used_mb": 4461, "ram_total_mb": 15524,
+     "ram_lfb_blocks": 196, "ram_lfb_block_mb": 4, "swap_used_mb": 34, "swap_total_mb": 7762,
+     "swap_cached_mb": 0, **cores(*[(0, 1984)] * 3, (1, 1984), *[(0, 1984)] * 4),
+     "emc_load_pct": 0, "gpu_load_pct": 0, "gpu_freq_mhz": 0,
+     **temps(CV0=51.093, CPU=52.75, SOC2=51.281, SOC0=52.125, CV1=51.187, GPU=50.656, tj=52.843,
+             SOC1=52.781, CV2=50.0)},
+    # 8 AGX Orin JP5: GR3D2_FREQ, VIC_FREQ, @-256C sensors off, NC rails dropped
+    {"timestamp": "2023-04-24T00:01:24", "ram_used_mb": 1282, "ram_total_mb": 62795,
+     "ram_lfb_blocks": 15152, "ram_lfb_block_mb": 4, "swap_used_mb": 0, "swap_total_mb": 31398,
+     "swap_cached_mb": 0, **cores(*[(0, 729)] * 12),
+     "emc_load_pct": 0, "emc_freq_mhz": 2133, "gpu_load_pct": 0, "gpu_freq_mhz": 0,
+     "gpu2_load_pct": 0, "gpu2_freq_mhz": 0, "vic_freq_mhz": 729, "ape_freq_mhz": 174,
+     **temps(CV0=NONE, CPU=42.593, Tboard=32.0, SOC2=39.343, Tdiode=33.25, SOC0=39.375, CV1=NONE,
+             GPU=NONE, tj=42.593, SOC1=40.468, CV2=NONE),
+     **rails(VDD_GPU_SOC=(2399, 2399), VDD_CPU_CV=(400, 400), VIN_SYS_5V0=(4032, 4032),
+             VDDQ_VDD2_1V8AO=(301, 301))},
+    # 9 Thor R38: GR3D @[a,b,c] without load, *_FREQ @0 engines, `off` engines
+    {"timestamp": "2026-05-17T10:00:32", "ram_used_mb": 4208, "ram_total_mb": 125773,
+     "ram_lfb_blocks": 31, "ram_lfb_block_mb": 4, "swap_used_mb": 0, "swap_total_mb": 2048,
+     "swap_cached_mb": 0,
+     **cores((1, 972), (0, 972), (0, 972), (0, 972), (1, 972), (0, 972), (1, 972), (1, 972),
+             (0, 972), (0, 972), (3, 972), (0, 972), (0, 972), (1, 972)),
+     "emc_load_pct": 0, "emc_freq_mhz": 665, "gpu_load_pct": NONE, "gpu_freq_mhz": 0,
+     "nvenc0_freq_mhz": 0, "nvenc1_freq_mhz": 0, "nvdec0_freq_mhz": 0, "nvdec1_freq_mhz": 0,
+     "nvjpg0_freq_mhz": 0, "vic_freq_mhz": NONE, "ofa_freq_mhz": 0, "pva0_freq_mhz": NONE,
+     "ape_freq_mhz": 300,
+     **temps(cpu=34.468, tj=34.5, soc012=33.781, soc345=34.5),
+     **rails(VDD_GPU=(0, 0), VDD_CPU_SOC_MSS=(4165, 4165), VIN_SYS_5V0=(4126, 4126))},
+    # 10 AGX Orin JP7.2: cur/max temperatures, cur/avg/max rails, NVDLA/PVA off, %@[a,b]
+    {"timestamp": "2026-07-25T09:08:28", "ram_used_mb": 20642, "ram_total_mb": 62817,
+     "ram_lfb_blocks": 1, "ram_lfb_block_mb": 2,
+     **cores((23, 2201), (10, 2201), (4, 2201), (14, 2201), (30, 2201), (18, 2201), (10, 2201),
+             (10, 2201), (33, 2201), (7, 2201), (5, 2201), (27, 2201)),
+     "emc_load_pct": 3, "emc_freq_mhz": 3199, "gpu_load_pct": 12, "gpu_freq_mhz": 1300,
+     "nvenc0_freq_mhz": NONE, "nvdec0_freq_mhz": NONE, "nvjpg0_freq_mhz": NONE,
+     "nvjpg1_freq_mhz": NONE, "vic_freq_mhz": NONE, "ofa_freq_mhz": NONE, "nvdla0_freq_mhz": NONE,
+     "nvdla1_freq_mhz": NONE, "pva0_freq_mhz": NONE, "ape_freq_mhz": 174,
+     **temps(cpu=(52.968, 52.968), soc2=(48.406, 48.406), soc0=(49.531, 49.531), gpu=(47.625, 47.625)),
+     **rails(VDD_GPU_SOC=(5139, 5139, 5139), VDD_CPU_CV=(3268, 3268, 3268),
+             VIN_SYS_5V0=(5500, 5500, 5500))},
+    # 11 Thor without SWAP/EMC/GR3D, with the VIN input rail
+    {"timestamp": "2026-01-20T22:46:22", "ram_used_mb": 17842, "ram_total_mb": 125772,
+     "ram_lfb_blocks": 79, "ram_lfb_block_mb": 4,
+     **cores((0, 972), (0, 972), (0, 1566), (0, 1566), *[(0, 972)] * 6, (1, 972), *[(0, 972)] * 3),
+     **temps(cpu=30.468, tj=31.218, soc012=30.218, soc345=31.218),
+     **rails(VDD_GPU=(0, 0), VDD_CPU_SOC_MSS=(5535, 5535), VIN_SYS_5V0=(5040, 5040), VIN=(16802, 16802))},
+]
+
+
+def test_every_sample_has_an_expectation():
+    assert len(EXPECTED) == len(LINES) == 12
+
+
+@pytest.mark.parametrize("index", range(len(EXPECTED)), ids=[r["device"][:30] for r in RECORDS])
+def test_sample_line_parses_to_printed_values(index):
+    assert parse_line(LINES[index]) == EXPECTED[index]
+
+
+def test_lines_parse_identically_with_our_arrival_stamp():
+    for line, expected in zip(LINES, EXPECTED):
+        row = parse_line("2026-11-26T13:40:01.250+00:00 " + line)
+        assert row["timestamp"] == "2026-11-26T13:40:01.250+00:00"
+        if expected["timestamp"] is not None:
+            # The board's own clock is kept beside ours, not lost.
+            assert row.pop("board_timestamp") == expected["timestamp"]
+        row["timestamp"] = expected["timestamp"]
+        assert row == expected
+
+
+def test_old_lower_case_cpu_list_with_shared_frequency():
+    # L4T R24 (TX1) form, from the format documented in rails.md section 3: `cpu [..]@MHz`,
+    # EMC/GR3D without _FREQ, AVP load@freq, VDE frequency; no rails (non-root).
+    line = "RAM 1744/3995MB (lfb 87x4MB) cpu [48%,36%,off,31%]@1734 EMC 17%@1600 AVP 70%@12 VDE 120 GR3D 0%@76 EDP limit 1734"
+    row = parse_line(line)
+    assert row == {
+        "timestamp": None, "ram_used_mb": 1744, "ram_total_mb": 3995, "ram_lfb_blocks": 87,
+        "ram_lfb_block_mb": 4, **cores((48, 1734), (36, 1734), "off", (31, 1734)),
+        "emc_load_pct": 17, "emc_freq_mhz": 1600, "gpu_load_pct": 0, "gpu_freq_mhz": 76,
+        "avp_load_pct": 70, "avp_freq_mhz": 12, "vde_freq_mhz": 120,
+    }
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        LINES[1][:57],  # cut inside the CPU list
+        LINES[1][:-3],  # cut after the `/` of the last rail
+        LINES[6][:-2],  # cut inside `mW`
+        LINES[1][: LINES[1].index("Tboard@4") + 8],  # cut inside a temperature
+        LINES[1][: LINES[1].index(" VDD_IN") + 7],  # cut after a rail's name
+        LINES[10][: LINES[10].index("cpu@52.968C/") + 12],  # cut inside a cur/max temperature
+        LINES[1][:120] + LINES[2],  # two lines glued, the first one cut
+        LINES[1] + LINES[2],  # two whole lines glued without newline
+        "Tue Jan 26 15:04:05 EST 2021",  # a `date` header line
+        "tegrastats: error: unrecognized option '--intervall'",
+        "RAM 2020/7852MB (lfb 1164x4MB) CPU [9%@345,banana]",
+    ],
+)
+def test_garbage_is_rejected(garbage):
+    assert parse_line(garbage) is None
+
+
+def test_parse_log_keeps_order_counts_skips_and_ignores_markers(tmp_path):
+    log = tmp_path / "hw.log"
+    log.write_text(
+        "Tue Jan 26 15:04:05 EST 2021\n"
+        f"2026-11-26T13:40:01.000+00:00 {LINES[1]}\n"
+        "# restart 2026-11-26T13:40:01.500+00:00\n"
+        "\n"
+        f"2026-11-26T13:40:02.000+00:00 {LINES[2][:80]}\n"
+        f"2026-11-26T13:40:03.000+00:00 {LINES[2]}\n"
+    )
+    df, skipped = parse_log(log, profile="tx2")
+    assert skipped == 2
+    assert list(df["timestamp"]) == ["2026-11-26T13:40:01.000+00:00", "2026-11-26T13:40:03.000+00:00"]
+    assert list(df["power_vdd_in_mw"]) == [3140, 1840]
+    assert list(df["power_total_mw"]) == [3140, 1840]
+    # Contract order: timestamp first, then memory, cores, ..., power; total last.
+    assert df.columns[0] == "timestamp" and df.columns[-1] == "power_total_mw"
+
+
+def test_a_line_cut_between_two_fields_is_told_by_its_run(tmp_path):
+    # Cut exactly after a temperature: the line alone looks whole, its run says otherwise.
+    cut = LINES[2][: LINES[2].index(" VDD_SYS_GPU")]
+    assert parse_line(cut) is not None
+    stamped = [f"2026-11-26T13:40:0{i}.000+00:00 {line}" for i, line in enumerate([LINES[1], cut, LINES[2], LINES[1]])]
+    df, skipped = parse_log(stamped + ["# restart 2026-11-26T13:41:00.000+00:00", LINES[7], LINES[7]])
+    assert skipped == 1
+    assert list(df["timestamp"])[:3] == [
+        "2026-11-26T13:40:00.000+00:00", "2026-11-26T13:40:02.000+00:00", "2026-11-26T13:40:03.000+00:00"
+    ]
+    assert len(df) == 5  # the run after the restart (no rails, Orin NX) is judged on its own
+
+
+def test_parse_log_of_mixed_boards_fills_absent_fields_with_empty():
+    df, skipped = parse_log(LINES)
+    assert skipped == 0 and len(df) == len(LINES)
+    # The TX1 line has no SWAP: empty there, present elsewhere.
+    assert math.isnan(df.loc[0, "swap_total_mb"]) and df.loc[2, "swap_total_mb"] == 3929
+    assert df["cpu13_load_pct"].notna().sum() == 2  # only the two Thor lines have 14 cores
+
+
+def test_log_without_rails_has_no_total_power():
+    df, skipped = parse_log([LINES[7]], profile="orin_nx")
+    assert skipped == 0
+    assert "power_total_mw" not in df.columns
+    assert df.attrs["power_total"] is None
+
+
+def test_cli_writes_csv_and_reports_skips(tmp_path, capsys):
+    log = tmp_path / "tegrastats.log"
+    log.write_text(f"{LINES[1]}\ngarbage line\n{LINES[2]}\n")
+    out = tmp_path / "out" / "hw.csv"
+    code = cli([str(log), "-o", str(out), "--profile", "tx2", "--power-method", "thesis_sum"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "2 samples parsed, 1 lines skipped" in err and "thesis_sum" in err
+    df = pd.read_csv(out)
+    assert len(df) == 2
+    # The thesis's six-rail sum, named as such: 153+536+633+3140+536+557 for the first line.
+    assert list(df["power_thesis_sum_mw"]) == [5555, 2951]
+    assert list(df["power_total_mw"]) == [5555, 2951]
+    assert not list(out.parent.glob(".*tmp"))  # written via a temporary name, nothing left over
+
+
+def test_cli_missing_log_and_unknown_profile(tmp_path, capsys):
+    assert cli([str(tmp_path / "none.log")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    log = tmp_path / "t.log"
+    log.write_text(LINES[1] + "\n")
+    assert cli([str(log), "--profile", "tx9"]) == 2
+    assert "device profile 'tx9' not found" in capsys.readouterr().err
+
+
+def test_cli_through_edgebench_dispatcher(tmp_path):
+    log = tmp_path / "t.log"
+    log.write_text(LINES[11] + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "edgebench", "parse-tegrastats", str(log), "--profile", "thor"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
+    )
+    header, row = result.stdout.splitlines()[:2]
+    assert dict(zip(header.split(","), row.split(",")))["power_total_mw"] == "16802"
