@@ -1,4 +1,5 @@
 # One measured training run per (framework, model, hardware configuration, repetition).
+from edgebench.hwconfig import load_profile
 
 
 def train_inputs(wildcards):
@@ -13,6 +14,23 @@ def train_inputs(wildcards):
             | set(package_files("train/*.py", "data/loader.py"))
         ),
     }
+
+
+def slurm_placement(wildcards, key):
+    """Return the Slurm partition or node constraint of a configuration's runs (None: cluster default)."""
+    slurm = config["slurm"]
+    return slurm["hwconfigs"].get(wildcards.hwcfg, {}).get(key, slurm.get(key))
+
+
+def board_cpus(wildcards):
+    """Return the CPUs a measured run's job step asks Slurm for: every core of the board."""
+    # The runner pins the run to the configuration's cores itself; the step must own all of the
+    # board's cores, or a cluster that confines steps to their CPUs (task/affinity, cgroups)
+    # would refuse those cores. A profile whose cores are `all` leaves it to the cluster (-1).
+    groups = load_profile(config["device_profile"])["cores"].values()
+    if any(members == "all" for members in groups):
+        return -1
+    return len({int(core) for members in groups for core in members})
 
 
 rule train:
@@ -34,8 +52,13 @@ rule train:
         state_dir=STATE_DIR,
         measure_lock="results/state/.measure.lock",
     resources:
-        # Measured runs are exclusive: the default profile caps measure at 1 per host.
+        # Measured runs are exclusive: the default profile caps measure at 1 per host; on Slurm
+        # (profiles/slurm) each run gets a whole node of the configuration's kind instead.
         measure=1,
+        slurm_partition=lambda wildcards: slurm_placement(wildcards, "partition"),
+        constraint=lambda wildcards: slurm_placement(wildcards, "constraint"),
+        slurm_extra="--exclusive",
+        cpus_per_task=board_cpus,
     retries: config["measurement"]["retries"]
     log:
         "results/logs/train/{framework}/{model}/{hwcfg}/rep{rep}.log",
