@@ -28,6 +28,10 @@ def hardware_config(config: dict, name: str) -> HardwareConfig:
 def check(config: dict, *, host: bool = True) -> None:
     """Raise ConfigError (or HardwareConfigError) if the config cannot run; host=False skips host checks."""
     load_profile(config["device_profile"])
+    placed = set((config.get("slurm") or {}).get("hwconfigs") or {})
+    unknown = sorted(placed - set(config["hwconfigs"]))
+    if unknown:
+        raise ConfigError(f"slurm.hwconfigs: {unknown} not defined under hwconfigs (defined: {', '.join(config['hwconfigs'])})")
     for name in config["run_hwconfigs"]:
         cfg = hardware_config(config, name)  # raises on an unknown config or core group
         if host:

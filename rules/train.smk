@@ -50,7 +50,7 @@ rule train:
         monitor=config["monitor"],
         measurement=config["measurement"],
         state_dir=STATE_DIR,
-        measure_lock="results/state/.measure.lock",
+        lock_dir="results/state",
     resources:
         # Measured runs are exclusive: the default profile caps measure at 1 per host; on Slurm
         # (profiles/slurm) each run gets a whole node of the configuration's kind instead.

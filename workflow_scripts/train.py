@@ -21,6 +21,6 @@ spec = RunSpec(
     profile=profile,
     monitor=dict(p.monitor),
     measurement=dict(p.measurement),
-    measure_lock=Path(p.measure_lock),
+    lock_dir=Path(p.lock_dir),
 )
 run(spec)

@@ -92,11 +92,24 @@ class HostSampler:
         self.interval_s = interval_s
         self.process = None
 
-    def start(self) -> None:
-        """Start sampling into the log (appending, so a resumed run keeps earlier samples)."""
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start sampling into the log (appending, so a resumed run keeps earlier samples).
+
+        Returns once the sampler has written its start marker, so the caller's training window
+        never begins before the monitor does (interpreter start-up takes seconds on a small board).
+        """
+        size_before = self.log_path.stat().st_size if self.log_path.exists() else 0
         command = [sys.executable, "-m", "edgebench.monitor.host", "--log", str(self.log_path),
                    "--interval", str(self.interval_s)]
         self.process = subprocess.Popen(command)
+        deadline = time.monotonic() + timeout_s
+        while not (self.log_path.exists() and self.log_path.stat().st_size > size_before):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"host sampler exited with code {self.process.returncode} before sampling")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"host sampler wrote nothing to {self.log_path} within {timeout_s} s")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop the sampler and wait for it to flush."""

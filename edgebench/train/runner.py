@@ -69,7 +69,7 @@ class RunSpec:
     monitor: dict = field(default_factory=lambda: {"interval_s": 1.0, "power_method": "total", "idle_baseline_s": 0})
     measurement: dict = field(default_factory=lambda: {"cooldown_s": 0, "keep_checkpoints": False,
                                                        "max_attempts_without_progress": 3})
-    measure_lock: Path | None = None
+    lock_dir: Path | None = None  # where the host's measurement lock lives (shared by all runs)
 
     @property
     def seed(self) -> int:
@@ -251,9 +251,12 @@ def run(spec: RunSpec) -> dict:
     check_host(spec.hwconfig)
     state = RunState(spec)
     state.dir.mkdir(parents=True, exist_ok=True)
-    # A second process on the same run fails at once; measured runs on one host queue up.
+    # A second process on the same run fails at once; measured runs on one host queue up. The
+    # measurement lock is per host: on a cluster's shared filesystem, boards must not wait for
+    # each other.
+    measure_lock = (spec.lock_dir or state.dir) / f".measure-{socket.gethostname()}.lock"
     with exclusive(state.dir / ".lock", wait=False, what=f"run {state.dir}"), \
-            exclusive(spec.measure_lock or state.dir / ".measure.lock", wait=True, what="the measurement lock"):
+            exclusive(measure_lock, wait=True, what="the measurement lock"):
         return _run_locked(spec, state)
 
 
