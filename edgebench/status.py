@@ -10,7 +10,6 @@ with --calibrate, a few timed training steps on the configuration's cores.
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
 from dataclasses import dataclass

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edgebench.analysis.table import COLUMNS, build_table, write_csv
+from edgebench.analysis.table import COLUMNS, build_table
+from edgebench.atomic import write_csv_atomic
 
 
 def make_run(root, framework, model, rep, epoch_seconds, losses, val_accs, val_top5, status="done", energy=None):
@@ -56,7 +57,7 @@ def test_models_keep_config_order_and_csv_round_trips(tmp_path):
     assert list(zip(table["model"], table["framework"])) == [
         ("lenet", "mxnet"), ("lenet", "pytorch"), ("alexnet", "mxnet"), ("alexnet", "pytorch")]
     out = tmp_path / "cpu_cfg1.csv"
-    write_csv(table, out)
+    write_csv_atomic(table, out)
     back = pd.read_csv(out)
     assert list(back.columns) == COLUMNS and len(back) == 4
     assert back["avg_power_w"].isna().all()

@@ -53,7 +53,7 @@ def test_demo_overlay_maps_configs_onto_two_cores():
     validate(config, SCHEMA)
     wc.check(config)  # the demo must run on this (2-core) machine
     assert [wc.hardware_config(config, f"cpu_cfg{i}").cores for i in (1, 2, 3)] == [(0,), (1,), (0, 1)]
-    assert wc.input_size(config, "lenet") == 64
+    assert wc.input_size(config, "lenet") == 32 and wc.input_size(config, "inception_v3") == 75
 
 
 def test_thesis_configs_refused_on_a_host_without_a_tx2_core_layout():

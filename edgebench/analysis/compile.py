@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench.analysis.markdown import to_markdown
-from edgebench.analysis.ranking import is_finished, rank_table, read_config_table, validate_table, write_text_atomic
+from edgebench.analysis.ranking import is_finished, rank_table, read_config_table, validate_table
+from edgebench.atomic import write_text_atomic
 
 COMPILED_FEATURES = ["total_time", "avg_power"]  # the two the thesis compiles in Table 5.18
 COMPILATION_COLUMNS = ["model", "feature", "hwcfg", "best_framework", "difference", "difference_pct",

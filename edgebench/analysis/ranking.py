@@ -6,15 +6,14 @@ worse value; with a Welch t-test where the table holds enough repetitions to run
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from edgebench.analysis.markdown import to_markdown
 from edgebench.analysis.stats import welch_p
+from edgebench.atomic import write_text_atomic
 
 # feature -> (value column, std column, lower is better). The std column is read as the spread
 # across the `runs` repetitions, which is what the Welch test needs.
@@ -91,22 +90,6 @@ def read_config_table(path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not a readable CSV table ({error})") from None
     return validate_table(table, source=str(path))
-
-
-def write_text_atomic(path, text: str) -> Path:
-    """Write text to path via a temporary file and a rename; return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # the temporary file lives beside the target so the rename stays on one filesystem (atomic)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _value(table: pd.DataFrame, framework: str, model: str, column: str) -> float:

@@ -79,9 +79,3 @@ def build_table(run_jsons) -> pd.DataFrame:
     return table
 
 
-def write_csv(table: pd.DataFrame, path) -> None:
-    """Write a table atomically (temporary name, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from edgebench.data.atomic import atomic_dir
+from edgebench.atomic import atomic_dir
 
 # The ten synsets of the thesis's mImgNet10, in the thesis's order.
 THESIS_WNIDS = [

@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from edgebench.data.atomic import atomic_dir, write_json_atomic
+from edgebench.atomic import atomic_dir, write_json_atomic
 from edgebench.data.loader import IMAGENET_MEAN, IMAGENET_STD, epoch_order
 from edgebench.data.manifest import SPLITS, read_manifest
 

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib.format import open_memmap
 from PIL import Image
 
-from edgebench.data.atomic import atomic_dir, write_json_atomic
+from edgebench.atomic import atomic_dir, write_json_atomic
 from edgebench.data.manifest import SPLITS, read_manifest
 
 # Errors Pillow raises for unreadable images: truncated or corrupt data (OSError, also

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.data.atomic import write_json_atomic
+from edgebench.atomic import write_json_atomic
 from edgebench.data.zones import zone_counts
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")

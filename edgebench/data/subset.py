@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from edgebench.data.atomic import write_json_atomic, write_text_atomic
+from edgebench.atomic import write_json_atomic, write_text_atomic
 from edgebench.data.demo import THESIS_WNIDS
 from edgebench.data.manifest import MANIFEST_COLUMNS
 from edgebench.data.scan import list_split, size_summary

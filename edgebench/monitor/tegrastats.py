@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from collections import Counter
 from datetime import datetime, timezone
@@ -519,21 +518,6 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
     return df, skipped
 
 
-def write_csv_atomic(df, out_path) -> Path:
-    """Return the path after writing df as CSV via a temporary file and a rename."""
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            df.to_csv(handle, index=False)
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out_path
-
-
 # --- running tegrastats ------------------------------------------------------------------
 
 
@@ -677,6 +661,8 @@ def cli(argv) -> int:
         return 2
     df, skipped = parse_log(args.log, profile=profile, power_method=args.power_method)
     if args.output:
+        from edgebench.atomic import write_csv_atomic
+
         write_csv_atomic(df, args.output)
     else:
         df.to_csv(sys.stdout, index=False)
