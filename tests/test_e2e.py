@@ -21,7 +21,7 @@ def demo(checkout, tmp_path_factory) -> Workflow:
 
 def test_table_has_one_row_per_framework_and_model(demo):
     table = pd.read_csv(demo.workdir / "results/tables/cpu_cfg1.csv")
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns)[:len(COLUMNS)] == COLUMNS
     assert sorted(zip(table["framework"], table["model"])) == sorted(
         (fw, m) for fw in TINY["frameworks"] for m in TINY["models"])
     assert (table["status"] == "done").all() and (table["runs"] == 1).all()

@@ -5,12 +5,14 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from edgebench.analysis.table import COLUMNS, build_table
+from edgebench.analysis.table import COLUMNS, EXTRA_COLUMNS, MixedBoardsError, build_table
 from edgebench.atomic import write_csv_atomic
 
 
-def make_run(root, framework, model, rep, epoch_seconds, losses, val_accs, val_top5, status="done", energy=None):
+def make_run(root, framework, model, rep, epoch_seconds, losses, val_accs, val_top5, status="done", energy=None,
+             host="board1", profile="demo", reason=None):
     run = root / framework / model / "cpu_cfg1" / f"rep{rep}"
     run.mkdir(parents=True)
     n = len(epoch_seconds)
@@ -19,7 +21,9 @@ def make_run(root, framework, model, rep, epoch_seconds, losses, val_accs, val_t
         "val_loss": losses, "val_acc": val_accs, "val_top5": val_top5, "epoch_seconds": epoch_seconds,
         "started_at": ["2026-01-01T00:00:00+00:00"] * n, "ended_at": ["2026-01-01T00:00:01+00:00"] * n,
     }).to_csv(run / "epochs.csv", index=False)
-    summary = {"framework": framework, "model": model, "status": status, "total_time_s": float(sum(epoch_seconds)),
+    summary = {"framework": framework, "model": model, "rep": rep, "status": status, "reason": reason,
+               "total_time_s": float(sum(epoch_seconds)), "device_profile": profile,
+               "provenance": {"hostname": host},
                "energy": energy or {"avg_power_w": None, "energy_wh": None, "energy_wh_integrated": None}}
     (run / "run.json").write_text(json.dumps(summary))
     return run / "run.json"
@@ -34,7 +38,7 @@ def test_means_and_stds_follow_the_thesis_definitions(tmp_path):
         make_run(tmp_path, "mxnet", "lenet", 0, [8, 8], [1.5, 1.5], [0.1, 0.1], [0.5, 0.5]),
     ]
     table = build_table(runs)
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == COLUMNS + EXTRA_COLUMNS  # one host: no host column
     assert list(table["framework"]) == ["mxnet", "pytorch"]
     pt = table.set_index("framework").loc["pytorch"]
     assert pt["runs"] == 2
@@ -45,6 +49,11 @@ def test_means_and_stds_follow_the_thesis_definitions(tmp_path):
     assert pt["avg_power_w"] == 6.0 and pt["avg_power_w_std"] == 1.0
     assert pt["energy_wh"] == pytest.approx((5 * 22 + 7 * 30) / 3600 / 2)
     assert pt["status"] == "done"
+    # Between-run spread and 95% t-intervals, for repetitions.
+    assert pt["epoch_time_s_std_runs"] == pytest.approx(np.std([11, 15], ddof=1))
+    assert pt["val_acc_std_runs"] == pytest.approx(np.std([0.3, 0.4], ddof=1))
+    low, high = stats.t.interval(0.95, 1, loc=26, scale=np.std([22, 30], ddof=1) / np.sqrt(2))
+    assert (pt["total_time_s_ci95_low"], pt["total_time_s_ci95_high"]) == (pytest.approx(low), pytest.approx(high))
     mx = table.set_index("framework").loc["mxnet"]
     assert mx["runs"] == 1 and np.isnan(mx["total_time_s_std"])  # one run: no spread to report
     assert np.isnan(mx["avg_power_w"]) and np.isnan(mx["energy_wh"])  # no sensor: empty, never zero
@@ -59,5 +68,28 @@ def test_models_keep_config_order_and_csv_round_trips(tmp_path):
     out = tmp_path / "cpu_cfg1.csv"
     write_csv_atomic(table, out)
     back = pd.read_csv(out)
-    assert list(back.columns) == COLUMNS and len(back) == 4
+    assert list(back.columns)[:len(COLUMNS)] == COLUMNS and len(back) == 4
     assert back["avg_power_w"].isna().all()
+
+
+def test_failed_run_gives_its_reason_and_no_numbers(tmp_path):
+    runs = [make_run(tmp_path, "mxnet", "vgg16", 0, [], [], [], [], status="failed",
+                     reason="TrainingDiverged in epoch 0: loss is nan")]
+    (runs[0].parent / "epochs.csv").unlink()
+    row = build_table(runs).iloc[0]
+    assert row["status"] == "failed: TrainingDiverged in epoch 0: loss is nan"
+    assert row["runs"] == 0 and np.isnan(row["total_time_s"]) and np.isnan(row["val_acc"])
+
+
+def test_runs_from_several_boards_get_a_host_column(tmp_path):
+    runs = [make_run(tmp_path, "pytorch", "lenet", 0, [1.0], [1.0], [0.5], [0.9], host="tx2-a"),
+            make_run(tmp_path, "mxnet", "lenet", 0, [1.0], [1.0], [0.5], [0.9], host="tx2-b")]
+    table = build_table(runs).set_index("framework")
+    assert table.loc["pytorch", "host"] == "tx2-a" and table.loc["mxnet", "host"] == "tx2-b"
+
+
+def test_runs_from_different_kinds_of_board_are_refused(tmp_path):
+    runs = [make_run(tmp_path, "pytorch", "lenet", 0, [1.0], [1.0], [0.5], [0.9], host="a", profile="tx2"),
+            make_run(tmp_path, "mxnet", "lenet", 0, [1.0], [1.0], [0.5], [0.9], host="b", profile="nano")]
+    with pytest.raises(MixedBoardsError, match="different device profiles.*tx2: pytorch/lenet/rep0@a"):
+        build_table(runs)

@@ -118,6 +118,10 @@ def _compare(feature: str, model: str, table: pd.DataFrame, frameworks: list[str
     row["difference"] = abs(a - b)
     # relative to the worse value, as the thesis does; undefined when that value is zero
     row["difference_pct"] = row["difference"] / abs(worse) * 100 if worse != 0 else (0.0 if a == b else math.nan)
+    # The spread between runs is what the test needs: edgebench tables carry it as
+    # <metric>_std_runs where their contract `_std` is the thesis's spread over epochs.
+    if f"{value_col}_std_runs" in table.columns:
+        std_col = f"{value_col}_std_runs"
     p = welch_p(a, _value(table, fw_a, model, std_col), _value(table, fw_a, model, "runs"),
                 b, _value(table, fw_b, model, std_col), _value(table, fw_b, model, "runs"))
     if p is not None:

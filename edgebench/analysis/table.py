@@ -2,31 +2,47 @@
 
 Statistics follow the thesis, which reported one run per cell with "mean ± std" over its
 epochs: `loss`, `val_acc`, `top5_acc` and `epoch_time_s` are means over a run's epochs, then
-over runs, and their `_std` columns are the sample std over all epochs of all runs. Whole-run
-quantities (total time, energy) vary only between runs, so their std is over runs (empty for
-a single run). `avg_power_w_std` is the std of the power samples within the training window.
+over runs, and their `_std` columns are the sample std over all epochs of all runs.
+`avg_power_w_std` is the std of the power readings within the training windows. Whole-run
+quantities (total time, energy) vary only between runs, so `total_time_s_std` is over runs.
+
+Beyond the contract, for repetitions: `<metric>_std_runs` (the std of the per-run values, what
+a Welch test between frameworks needs), `<metric>_ci95_low/_high` (95% t-interval of the mean
+over runs; empty for a single run), and `host` where one configuration's runs came from
+several machines.
 """
 
 import json
+import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from edgebench.analysis.stats import mean_std_ci
 
 COLUMNS = ["framework", "model", "runs", "total_time_s", "total_time_s_std", "epoch_time_s",
            "epoch_time_s_std", "avg_power_w", "avg_power_w_std", "energy_wh", "energy_wh_integrated",
            "loss", "loss_std", "val_acc", "val_acc_std", "top5_acc", "status"]
+CI_METRICS = ["total_time_s", "epoch_time_s", "avg_power_w", "energy_wh", "energy_wh_integrated"]
+RUNS_STD_METRICS = ["epoch_time_s", "avg_power_w", "energy_wh", "loss", "val_acc", "top5_acc"]
+EXTRA_COLUMNS = ([f"{m}_std_runs" for m in RUNS_STD_METRICS]
+                 + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")])
+
+
+class MixedBoardsError(ValueError):
+    """Runs of one configuration came from boards with different device profiles."""
 
 
 def _std(values) -> float:
     """Return the sample standard deviation, NaN for fewer than two values."""
     values = pd.Series(values, dtype=float).dropna()
-    return float(values.std(ddof=1)) if len(values) > 1 else np.nan
+    return float(values.std(ddof=1)) if len(values) > 1 else math.nan
 
 
-def _mean(values) -> float:
-    values = pd.Series(values, dtype=float).dropna()
-    return float(values.mean()) if len(values) else np.nan
+def _over_runs(values) -> tuple[float, float, float, float]:
+    """Return (mean, std, CI low, CI high) over runs; all NaN without any value."""
+    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return mean_std_ci(present) if present else (math.nan,) * 4
 
 
 def load_run(run_json) -> tuple[dict, pd.DataFrame]:
@@ -38,29 +54,62 @@ def load_run(run_json) -> tuple[dict, pd.DataFrame]:
     return summary, epochs
 
 
+def run_values(summary: dict, epochs: pd.DataFrame) -> dict:
+    """Return one finished run's per-run values of the table's metrics."""
+    energy = summary.get("energy") or {}
+    return {
+        "total_time_s": summary["total_time_s"],
+        "epoch_time_s": epochs["epoch_seconds"].mean(),
+        "avg_power_w": energy.get("avg_power_w"),
+        "power_std_w": energy.get("power_std_w"),
+        "energy_wh": energy.get("energy_wh"),
+        "energy_wh_integrated": energy.get("energy_wh_integrated"),
+        "loss": epochs["train_loss"].mean(),
+        "val_acc": epochs["val_acc"].mean(),
+        "top5_acc": epochs["val_top5"].mean(),
+    }
+
+
+def cell_status(summaries: list[dict]) -> str:
+    """Return the status of a cell: done, failed: <reason>, or mixed: ... across repetitions."""
+    statuses = sorted({s.get("status", "unknown") if s.get("status") != "failed" else
+                       f"failed: {s.get('reason') or 'no reason recorded'}" for s in summaries})
+    return statuses[0] if len(statuses) == 1 else "mixed: " + "; ".join(statuses)
+
+
 def summarise_cell(runs: list[tuple[dict, pd.DataFrame]]) -> dict:
     """Return the table row of one (framework, model) from its repetitions."""
     done = [(s, e) for s, e in runs if s.get("status") == "done" and len(e)]
-    epochs = pd.concat([e for _, e in done]) if done else pd.DataFrame(columns=["epoch_seconds"])
-    energy = [s.get("energy") or {} for s, _ in done]
-    statuses = sorted({s.get("status", "unknown") for s, _ in runs})
-    return {
-        "runs": len(done),
-        "total_time_s": _mean([s["total_time_s"] for s, _ in done]),
-        "total_time_s_std": _std([s["total_time_s"] for s, _ in done]),
-        "epoch_time_s": _mean([e["epoch_seconds"].mean() for _, e in done]),
-        "epoch_time_s_std": _std(epochs["epoch_seconds"]),
-        "avg_power_w": _mean([x.get("avg_power_w") for x in energy]),
-        "avg_power_w_std": _mean([x.get("power_std_w") for x in energy]),
-        "energy_wh": _mean([x.get("energy_wh") for x in energy]),
-        "energy_wh_integrated": _mean([x.get("energy_wh_integrated") for x in energy]),
-        "loss": _mean([e["train_loss"].mean() for _, e in done]),
-        "loss_std": _std(epochs.get("train_loss", [])),
-        "val_acc": _mean([e["val_acc"].mean() for _, e in done]),
-        "val_acc_std": _std(epochs.get("val_acc", [])),
-        "top5_acc": _mean([e["val_top5"].mean() for _, e in done]),
-        "status": statuses[0] if len(statuses) == 1 else "mixed: " + ",".join(statuses),
-    }
+    per_run = pd.DataFrame([run_values(s, e) for s, e in done],
+                           columns=["total_time_s", "epoch_time_s", "avg_power_w", "power_std_w", "energy_wh",
+                                    "energy_wh_integrated", "loss", "val_acc", "top5_acc"])
+    epochs = pd.concat([e for _, e in done]) if done else pd.DataFrame(columns=["epoch_seconds", "train_loss", "val_acc"])
+    row = {"runs": len(done), "status": cell_status([s for s, _ in runs])}
+    for metric in per_run.columns.drop("power_std_w"):
+        mean, std, low, high = _over_runs(per_run[metric].tolist())
+        row[metric] = mean
+        if metric in RUNS_STD_METRICS:
+            row[f"{metric}_std_runs"] = std
+        if metric in CI_METRICS:
+            row[f"{metric}_ci95_low"], row[f"{metric}_ci95_high"] = low, high
+    row["total_time_s_std"] = _std(per_run["total_time_s"])
+    row["epoch_time_s_std"] = _std(epochs["epoch_seconds"])
+    row["avg_power_w_std"] = _over_runs(per_run["power_std_w"].tolist())[0]
+    row["loss_std"] = _std(epochs["train_loss"])
+    row["val_acc_std"] = _std(epochs["val_acc"])
+    return row
+
+
+def check_one_board_kind(summaries: list[dict]) -> None:
+    """Raise MixedBoardsError if the runs came from boards with different device profiles."""
+    profiles = {}
+    for s in summaries:
+        profiles.setdefault(s.get("device_profile"), []).append(
+            f"{s['framework']}/{s['model']}/rep{s.get('rep', 0)}@{(s.get('provenance') or {}).get('hostname', '?')}")
+    if len(profiles) > 1:
+        detail = "; ".join(f"{p}: {', '.join(runs)}" for p, runs in profiles.items())
+        raise MixedBoardsError(f"runs of one configuration come from different device profiles ({detail}); "
+                               "a table compares like with like, so split them into separate configurations")
 
 
 def build_table(run_jsons) -> pd.DataFrame:
@@ -69,13 +118,19 @@ def build_table(run_jsons) -> pd.DataFrame:
     for path in run_jsons:
         summary, epochs = load_run(path)
         cells.setdefault((summary["framework"], summary["model"]), []).append((summary, epochs))
-    rows = [{"framework": fw, "model": model, **summarise_cell(runs)} for (fw, model), runs in cells.items()]
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    summaries = [s for runs in cells.values() for s, _ in runs]
+    check_one_board_kind(summaries)
+    hosts = {(s.get("provenance") or {}).get("hostname") for s in summaries} - {None}
+    rows = []
+    for (fw, model), runs in cells.items():
+        row = {"framework": fw, "model": model, **summarise_cell(runs)}
+        if len(hosts) > 1:  # several boards served this configuration: say which ran what
+            row["host"] = "+".join(sorted({(s.get("provenance") or {}).get("hostname", "?") for s, _ in runs}))
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=COLUMNS + EXTRA_COLUMNS + (["host"] if len(hosts) > 1 else []))
     # Models keep the order in which the runs were given (the config's order), frameworks side by side.
     model_order = list(dict.fromkeys(table["model"]))
     table["model"] = pd.Categorical(table["model"], categories=model_order, ordered=True)
     table = table.sort_values(["model", "framework"], ignore_index=True)
     table["model"] = table["model"].astype(str)
     return table
-
-
