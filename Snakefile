@@ -10,6 +10,8 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 
 validate(config, "schemas/config.schema.yaml")
 
+report: "report/workflow.rst"
+
 from edgebench import workflow_config as wc
 
 wc.check(config, host=False)  # host checks happen per targeted configuration (rules/train.smk)
@@ -25,5 +27,9 @@ include: "rules/report.smk"
 rule all:
     input:
         expand("results/tables/{hwcfg}.csv", hwcfg=config["run_hwconfigs"]),
-        expand("results/figures/{hwcfg}_summary.png", hwcfg=config["run_hwconfigs"]),
+        expand("results/tables/ranking_{hwcfg}.csv", hwcfg=config["run_hwconfigs"]),
+        expand("results/tables/{name}.csv", name=COMPILED),
+        expand("results/figures/{hwcfg}_{kind}.png", hwcfg=config["run_hwconfigs"], kind=["summary", "learning"]),
+        "results/figures/comparison.png",
+        "results/figures/energy.png",
         run_figures(config["run_hwconfigs"]),

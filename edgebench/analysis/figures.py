@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import pandas as pd
-from plotnine import (aes, annotate, element_text, facet_wrap, geom_col, geom_errorbar, geom_line, geom_vline,
-                      ggplot, labs, position_dodge, theme, theme_bw, theme_void)
+from plotnine import (aes, annotate, element_text, facet_grid, facet_wrap, geom_col, geom_errorbar, geom_hline,
+                      geom_line, geom_point, geom_text, geom_vline, ggplot, labs, position_dodge, theme, theme_bw,
+                      theme_void)
 
 PANELS = {"cpu": "CPU load (%)", "memory": "Memory (MB)", "power": "Power (W)"}
 
@@ -84,9 +85,83 @@ def config_summary(table_csv, hwcfg: str):
     )
 
 
+def learning_curves(epochs_csvs, hwcfg: str):
+    """Return validation accuracy and losses per epoch, one line per framework, a panel per model."""
+    parts = []
+    for path in epochs_csvs:
+        path = Path(path)
+        epochs = pd.read_csv(path)
+        if epochs.empty:
+            continue
+        # results/runs/<framework>/<model>/<hwcfg>/rep<r>/epochs.csv
+        rep, _, model, framework = path.parent.name, path.parents[1].name, path.parents[2].name, path.parents[3].name
+        for column, label in (("val_acc", "validation accuracy"), ("train_loss", "training loss"),
+                              ("val_loss", "validation loss")):
+            parts.append(pd.DataFrame({"epoch": epochs["epoch"], "value": epochs[column], "metric": label,
+                                       "model": model, "framework": framework, "run": f"{framework} {rep}"}))
+    if not parts:
+        return message_figure(f"{hwcfg}: no finished epochs")
+    data = pd.concat(parts, ignore_index=True)
+    data["model"] = pd.Categorical(data["model"], categories=list(dict.fromkeys(data["model"])))
+    return (
+        ggplot(data, aes("epoch", "value", color="framework", group="run"))
+        + geom_line()
+        + geom_point(size=1)
+        + facet_grid("metric ~ model", scales="free_y")
+        + labs(x="epoch", y="", color="", title=f"{hwcfg}: learning curves (both frameworks overlaid)")
+        + theme_bw()
+        + theme(figure_size=(max(6, 2.2 * data["model"].nunique()), 6))
+    )
+
+
+def framework_comparison(compilation_csv):
+    """Return the thesis's Figure 5.19 view: difference % per model and configuration, signed by winner.
+
+    Above the axis the first framework (alphabetically) was better, below it the second.
+    """
+    compilation = pd.read_csv(compilation_csv).dropna(subset=["difference_pct"])
+    compilation = compilation[compilation["best_framework"].isin(["mxnet", "pytorch"])]
+    if compilation.empty:
+        return message_figure("no model finished in both frameworks: nothing to compare")
+    up, down = "mxnet", "pytorch"
+    compilation["signed_pct"] = compilation["difference_pct"].where(compilation["best_framework"] == up,
+                                                                    -compilation["difference_pct"])
+    compilation["model"] = pd.Categorical(compilation["model"], categories=list(dict.fromkeys(compilation["model"])))
+    return (
+        ggplot(compilation, aes("model", "signed_pct", fill="hwcfg"))
+        + geom_col(position=position_dodge(width=0.9))
+        + geom_hline(yintercept=0)
+        + facet_wrap("feature", ncol=1, scales="free_y")
+        + labs(x="", y=f"difference (%): above 0 {up} better, below {down} better", fill="configuration",
+               title="Best framework per model and configuration (thesis Figure 5.19 view)")
+        + theme_bw()
+        + theme(figure_size=(9, 7), axis_text_x=element_text(rotation=30, ha="right"))
+    )
+
+
+def energy_summary(energy_csv):
+    """Return energy per model and framework for each configuration (thesis Figure 5.21 view)."""
+    energy = pd.read_csv(energy_csv)
+    value = "energy_wh_integrated" if energy["energy_wh_integrated"].notna().any() else "energy_wh"
+    energy = energy.dropna(subset=[value])
+    if energy.empty:
+        return message_figure("no energy figures: no power source was recorded (see run.json energy.reason)")
+    energy["model"] = pd.Categorical(energy["model"], categories=list(dict.fromkeys(energy["model"])))
+    return (
+        ggplot(energy, aes("model", value, fill="framework"))
+        + geom_col(position=position_dodge(width=0.9))
+        + geom_text(aes(label=f"{value}"), format_string="{:.2g}", position=position_dodge(width=0.9),
+                    va="bottom", size=7)
+        + facet_wrap("hwcfg", scales="free_y")
+        + labs(x="", y="energy (Wh)", title=f"Training energy per model ({value})")
+        + theme_bw()
+        + theme(figure_size=(10, 6), axis_text_x=element_text(rotation=30, ha="right"))
+    )
+
+
 def message_figure(text: str):
     """Return an empty figure that says why there is nothing to plot."""
-    return ggplot() + annotate("text", x=0, y=0, label=text) + theme_void() + theme(figure_size=(8, 2))
+    return ggplot() + annotate("text", x=0, y=0, label=text) + labs(title=text) + theme_void() + theme(figure_size=(8, 2))
 
 
 def save(plot, png, pdf=None) -> None:
