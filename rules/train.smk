@@ -49,6 +49,7 @@ rule train:
         device_profile=config["device_profile"],
         monitor=config["monitor"],
         measurement=config["measurement"],
+        cpu_mode=config["cpu_mode"],
         state_dir=STATE_DIR,
         lock_dir="results/state",
     resources:

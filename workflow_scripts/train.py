@@ -22,5 +22,6 @@ spec = RunSpec(
     monitor=dict(p.monitor),
     measurement=dict(p.measurement),
     lock_dir=Path(p.lock_dir),
+    cpu_mode=p.cpu_mode,
 )
 run(spec)

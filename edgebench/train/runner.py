@@ -10,6 +10,7 @@ never looks finished. A run that fails (exception, NaN loss, out of memory) is a
 outputs are published with status "failed" and the reason, and the workflow goes on.
 """
 
+import contextlib
 import importlib
 import json
 import logging
@@ -70,6 +71,7 @@ class RunSpec:
     measurement: dict = field(default_factory=lambda: {"cooldown_s": 0, "keep_checkpoints": False,
                                                        "max_attempts_without_progress": 3})
     lock_dir: Path | None = None  # where the host's measurement lock lives (shared by all runs)
+    cpu_mode: str = "affinity"  # or "hotplug": other cores offline during training (root only)
 
     @property
     def seed(self) -> int:
@@ -286,7 +288,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
     time.sleep(float(spec.measurement.get("cooldown_s", 0)))
     status, reason, idle_power_w = "done", None, None
     # The monitor starts before pinning so it is not confined to the measured cores.
-    with open_monitor(spec.profile, state.path("hw_log"), spec.monitor["interval_s"]):
+    with open_monitor(spec.profile, state.path("hw_log"), spec.monitor["interval_s"]), hotplug_context(spec):
         idle_power_w = measure_idle(spec, state)
         hwapply.enter(spec.hwconfig)
         backend_cls = load_backend(spec.framework)
@@ -312,6 +314,15 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
     attempt["ended_at"] = utc_now()
     state.save_attempts(attempts)
     return finish(spec, state, rows, attempts, summary, status=status, reason=reason, idle_power_w=idle_power_w)
+
+
+def hotplug_context(spec: RunSpec):
+    """Return a context that takes the other cores offline (cpu_mode: hotplug), else does nothing."""
+    if spec.cpu_mode != "hotplug":
+        return contextlib.nullcontext()
+    from edgebench.hwconfig.hotplug import HotplugCores
+
+    return HotplugCores(keep_online=spec.hwconfig.cores)
 
 
 def measure_idle(spec: RunSpec, state: RunState) -> float | None:
