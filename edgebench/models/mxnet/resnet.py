@@ -30,7 +30,8 @@ class Bottleneck(mx.gluon.HybridBlock):
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
         x = self.bn3(self.conv3(x))
-        return self.relu(x + shortcut)
+        x = x + shortcut  # a hybridized graph has no in-place ops; MXNet plans the memory itself
+        return self.relu(x)
 
 
 def make_stage(in_channels: int, width: int, blocks: int, stride: int) -> nn.Sequential:

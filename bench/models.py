@@ -1,0 +1,168 @@
+"""Train-step time of edgebench's models over the reference implementations, one run.
+
+For each model and framework: the time of one training step (batch 4, SGD with momentum,
+forward + cross-entropy + backward + update) of edgebench's model divided by the same step of
+the reference (torchvision for PyTorch; Gluon's model_zoo where it has the same
+architecture). The two are timed alternately, step by step, so a load change on a shared
+machine hits both; the ratio is of the medians. Goal (issue 3): ratio <= 1.05.
+
+    python bench/models.py [--models vgg16,resnet152] [--frameworks pytorch] [--size 64] [--rounds 5]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from edgebench import models
+from edgebench.compat import import_mxnet
+
+BATCH = 4
+NUM_CLASSES = 1000
+
+
+def thesis_size(name: str) -> int:
+    """Return the input side the thesis used (299 for Inception v3, else 224)."""
+    return 299 if name == "inception_v3" else 224
+
+
+def torchvision_reference(name: str):
+    """Return the torchvision model of the same architecture, or None where there is none."""
+    import torchvision
+
+    builders = {
+        "vgg16": lambda: torchvision.models.vgg16(num_classes=NUM_CLASSES),
+        "inception_v3": lambda: torchvision.models.inception_v3(
+            num_classes=NUM_CLASSES, aux_logits=False, init_weights=False
+        ),
+        "resnet152": lambda: torchvision.models.resnet152(num_classes=NUM_CLASSES),
+        "densenet121": lambda: torchvision.models.densenet121(num_classes=NUM_CLASSES),
+        "squeezenet": lambda: torchvision.models.squeezenet1_0(num_classes=NUM_CLASSES),
+    }
+    return builders[name]() if name in builders else None
+
+
+def gluon_reference(name: str, size: int):
+    """Return Gluon model_zoo's model of the same architecture, hybridized, or None."""
+    # model_zoo's resnet152_v1 strides its bottleneck's first 1x1 conv (torchvision and
+    # edgebench stride the 3x3 one), and its alexnet is the torchvision variant, not the
+    # paper's: neither is the same network, so neither is a reference.
+    mx = import_mxnet()
+    zoo = {"vgg16": "vgg16", "inception_v3": "inceptionv3", "densenet121": "densenet121", "squeezenet": "squeezenet1.0"}
+    if name not in zoo:
+        return None
+    block = mx.gluon.model_zoo.vision.get_model(zoo[name], classes=NUM_CLASSES)
+    block.initialize(mx.init.Xavier(magnitude=2.0), ctx=mx.cpu())
+    block(mx.nd.zeros((1, 3, size, size)))
+    block.hybridize()
+    return block
+
+
+def torch_stepper(model, images, labels):
+    """Return a function that runs one training step of a torch model."""
+    import torch
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, weight_decay=5e-4)
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+    model.train()
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()  # forces the step to finish
+
+    return step
+
+
+def gluon_stepper(block, images, labels):
+    """Return a function that runs one training step of a hybridized Gluon block."""
+    mx = import_mxnet()
+    trainer = mx.gluon.Trainer(block.collect_params(), "sgd", {"learning_rate": 1e-4, "momentum": 0.9, "wd": 5e-4})
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    x, y = mx.nd.array(images), mx.nd.array(labels)
+
+    def step():
+        with mx.autograd.record():
+            loss = loss_fn(block(x), y)
+        loss.backward()
+        trainer.step(BATCH)
+        return float(loss.mean().asscalar())  # waits for MXNet's asynchronous engine
+
+    return step
+
+
+def timed(step) -> float:
+    """Return the seconds one call of step takes."""
+    start = time.perf_counter()
+    step()
+    return time.perf_counter() - start
+
+
+def compare(ours, reference, rounds: int, warmup: int) -> tuple[float, float]:
+    """Return the median step times (ours, reference), timed alternately."""
+    for _ in range(warmup):
+        ours()
+        if reference:
+            reference()
+    ours_times, reference_times = [], []
+    for i in range(rounds):
+        # Alternate who goes first, so neither always runs on a warmer cache.
+        pair = (ours, reference) if i % 2 == 0 else (reference, ours)
+        for step in pair:
+            if step is None:
+                continue
+            (ours_times if step is ours else reference_times).append(timed(step))
+    reference_median = statistics.median(reference_times) if reference_times else float("nan")
+    return statistics.median(ours_times), reference_median
+
+
+def measure(name: str, framework: str, size: int, rounds: int, warmup: int) -> tuple[float, float]:
+    """Return (ours, reference) median train-step seconds for one model in one framework."""
+    rng = np.random.default_rng(0)
+    images = rng.normal(0, 1, (BATCH, 3, size, size)).astype(np.float32)
+    labels = rng.integers(0, NUM_CLASSES, BATCH)
+    ours_model = models.build(framework, name, NUM_CLASSES, input_size=size)
+    if framework == "pytorch":
+        reference_model = torchvision_reference(name)
+        ours = torch_stepper(ours_model, images, labels)
+        reference = torch_stepper(reference_model, images, labels) if reference_model is not None else None
+    else:
+        reference_model = gluon_reference(name, size)
+        ours = gluon_stepper(ours_model, images, labels)
+        reference = gluon_stepper(reference_model, images, labels) if reference_model is not None else None
+    return compare(ours, reference, rounds, warmup)
+
+
+def main(argv=None) -> int:
+    """Print the ratio table and return 0."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(models.MODEL_NAMES))
+    parser.add_argument("--frameworks", default=",".join(models.FRAMEWORKS))
+    parser.add_argument("--size", type=int, default=None, help="input side (default: 224, 299 for Inception v3)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    print(f"batch {BATCH}, {NUM_CLASSES} classes, {args.rounds} alternating rounds after {args.warmup} warm-up steps")
+    print(f"{'model':<13} {'framework':<9} {'input':>5} {'edgebench_s':>11} {'reference_s':>11} {'ratio':>6}  reference")
+    for name in args.models.split(","):
+        size = args.size or thesis_size(name)
+        size = max(size, models.min_input_size(name))
+        for framework in args.frameworks.split(","):
+            ours, reference = measure(name, framework, size, args.rounds, args.warmup)
+            if np.isnan(reference):
+                label, ratio = "none (no same-architecture reference)", "-"
+            else:
+                label = "torchvision" if framework == "pytorch" else "gluon model_zoo"
+                ratio = f"{ours / reference:.3f}"
+            print(f"{name:<13} {framework:<9} {size:>5} {ours:>11.4f} {reference:>11.4f} {ratio:>6}  {label}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
