@@ -16,17 +16,28 @@ def run_figures(hwcfgs):
 FIGURE_CODE = package_files("analysis/figures.py")
 
 
-rule run_figure:
+RUN_FIGURE = "results/figures/runs/{framework}_{model}_{{hwcfg}}_rep{rep}.{ext}"
+
+
+def run_figure_outputs(ext):
+    """Return the per-run figure paths of one configuration ({hwcfg} left as the wildcard)."""
+    return expand(RUN_FIGURE, framework=config["frameworks"], model=config["models"],
+                  rep=range(config["repetitions"]), ext=ext)
+
+
+# One job draws every run of a configuration: a job per run would spend most of its time
+# starting Python and importing plotnine.
+rule run_figures:
     input:
-        hw_csv=RUN_DIR + "/hw.csv",
-        epochs=RUN_DIR + "/epochs.csv",
+        hw_csv=lambda wildcards: [f"{run}/hw.csv" for run in runs_of(wildcards.hwcfg)],
+        epochs=lambda wildcards: [f"{run}/epochs.csv" for run in runs_of(wildcards.hwcfg)],
         code=FIGURE_CODE,
     output:
-        png=report("results/figures/runs/{framework}_{model}_{hwcfg}_rep{rep}.png", caption="../report/run_traces.rst",
-                   category="Hardware traces", subcategory="{hwcfg}"),
-        pdf="results/figures/runs/{framework}_{model}_{hwcfg}_rep{rep}.pdf",
+        png=[report(path, caption="../report/run_traces.rst", category="Hardware traces", subcategory="{hwcfg}")
+             for path in run_figure_outputs("png")],
+        pdf=run_figure_outputs("pdf"),
     log:
-        "results/logs/figures/{framework}_{model}_{hwcfg}_rep{rep}.log",
+        "results/logs/figures/{hwcfg}_runs.log",
     script:
         "../workflow_scripts/figure.py"
 

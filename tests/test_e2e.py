@@ -30,6 +30,16 @@ def test_table_has_one_row_per_framework_and_model(demo):
     assert table["avg_power_w"].isna().all()  # this host has no power sensor: empty, not invented
 
 
+def test_decoding_traps_went_through_the_real_dataset_stage(demo):
+    # TINY's subset picks all four of the demo's bad inputs: each is decoded to RGB or skipped and listed.
+    report = json.loads((demo.workdir / "results/dataset/64/report.json").read_text())
+    assert report["skipped_count"] == 1 and report["skipped"][0]["path"].endswith("n01443537_5.JPEG")
+    assert report["source_modes"].get("CMYK") == 1 and report["source_modes"].get("L") == 1
+    assert report["source_formats"].get("PNG") == 1
+    manifest = pd.read_csv(demo.workdir / "results/dataset/manifest.csv")
+    assert report["splits"]["train"]["written"] == (manifest["split"] == "train").sum() - 1
+
+
 def test_each_run_has_its_files_and_provenance(demo):
     for fw in TINY["frameworks"]:
         for model in TINY["models"]:

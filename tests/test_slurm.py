@@ -21,30 +21,16 @@ import yaml
 
 from edgebench.analysis.table import COLUMNS
 from slurm_cluster import SlurmCluster, make_root, unavailable_reason
+from tests.conftest import REPO, SNAKEMAKE
+from tests.conftest import TINY as CONFTEST_TINY
 
 pytestmark = pytest.mark.slurm
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 FEATURE = "edgebench_demo"  # the node feature measured runs must be constrained to
 SNAKEMAKE_TIMEOUT_S = 420  # a hung status poll must not hang CI: the run is killed after this
 
-TINY = {
-    "device_profile": "demo",
-    "dataset": {
-        "source": "demo",
-        "root": "data/demo_imagenet",
-        "demo": {"seed": 1, "train_per_class": 10, "val_per_class": 4, "distractor_classes": 2},
-        "subset": {"classes": "thesis10", "train_per_class": 8, "val_per_class": 4},
-    },
-    "frameworks": ["pytorch", "mxnet"],
-    "models": ["lenet"],
-    "input_size": {"default": 64},
-    "training": {"epochs": 1},
-    "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}},
-    "run_hwconfigs": ["cpu_cfg1"],
-    "slurm": {"constraint": FEATURE},
-}
+# The end-to-end tests' tiny demo, one model: enough to see every stage run as a Slurm job.
+TINY = {**CONFTEST_TINY, "models": ["lenet"], "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}}}
 
 # The Snakemake that executes a job prints "localrule NAME:" and its outputs (locally, and inside
 # a Slurm job's step; the job's outer Snakemake prints "rule NAME:" for the same job).
@@ -143,7 +129,7 @@ def test_every_job_ran_as_a_completed_slurm_job(runs):
     ran_in_slurm_all = set().union(*ran_in_slurm)
     assert sum(map(len, ran_in_slurm)) == len(ran_in_slurm_all), "a job ran in two Slurm jobs"
     ran_locally = executed(runs["local_out"])
-    assert {rule for rule, _ in ran_locally} >= {"demo_data", "prepare", "train", "table", "run_figure"}
+    assert {rule for rule, _ in ran_locally} >= {"demo_data", "prepare", "train", "table", "run_figures"}
     assert ran_in_slurm_all == ran_locally
 
 
