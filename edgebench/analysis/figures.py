@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pandas as pd
-from plotnine import (aes, annotate, element_text, facet_grid, facet_wrap, geom_col, geom_errorbar, geom_hline,
+from plotnine import (aes, annotate, element_text, facet_wrap, geom_col, geom_errorbar, geom_hline,
                       geom_line, geom_point, geom_text, geom_vline, ggplot, labs, position_dodge, theme, theme_bw,
                       theme_void)
 
@@ -102,15 +102,20 @@ def learning_curves(epochs_csvs, hwcfg: str):
     if not parts:
         return message_figure(f"{hwcfg}: no finished epochs")
     data = pd.concat(parts, ignore_index=True)
-    data["model"] = pd.Categorical(data["model"], categories=list(dict.fromkeys(data["model"])))
+    models = list(dict.fromkeys(data["model"]))
+    # One panel per (metric, model), each with its own y scale: a single diverging run must not
+    # flatten every other curve. Panels run model by model along a row, a row per metric.
+    data["panel"] = data["model"] + ": " + data["metric"]
+    order = [f"{m}: {metric}" for metric in dict.fromkeys(data["metric"]) for m in models]
+    data["panel"] = pd.Categorical(data["panel"], categories=[p for p in order if p in set(data["panel"])])
     return (
         ggplot(data, aes("epoch", "value", color="framework", group="run"))
         + geom_line()
         + geom_point(size=1)
-        + facet_grid("metric ~ model", scales="free_y")
+        + facet_wrap("panel", scales="free_y", ncol=len(models))
         + labs(x="epoch", y="", color="", title=f"{hwcfg}: learning curves (both frameworks overlaid)")
         + theme_bw()
-        + theme(figure_size=(max(6, 2.2 * data["model"].nunique()), 6))
+        + theme(figure_size=(max(6, 2.4 * len(models)), 7), strip_text=element_text(size=7))
     )
 
 
