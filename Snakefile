@@ -14,7 +14,7 @@ report: "report/workflow.rst"
 
 from edgebench import workflow_config as wc
 
-wc.check(config, host=False)  # host checks happen per targeted configuration (rules/train.smk)
+wc.check(config, host=False)  # host checks happen per targeted configuration (rules/metrics.smk)
 
 
 include: "rules/common.smk"

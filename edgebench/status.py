@@ -156,7 +156,7 @@ def collect(config: dict, workdir: Path, hwcfgs: list[str]) -> list[RunStatus]:
     statuses = []
     for hwcfg in hwcfgs:
         try:
-            wc.check_host(wc.hardware_config(config, hwcfg))
+            wc.runnable_config(config, hwcfg)
             refusal = None
         except ValueError as error:  # HardwareConfigError: the workflow will refuse these runs
             refusal = str(error)

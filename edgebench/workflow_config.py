@@ -1,6 +1,6 @@
 """Checks and lookups on the validated workflow config that the JSON schema cannot express."""
 
-from edgebench.hwconfig import HardwareConfig, check_host, load_profile, resolve  # noqa: F401  (check_host: for rules)
+from edgebench.hwconfig import HardwareConfig, check_host, load_profile, resolve
 
 
 class ConfigError(ValueError):
@@ -13,16 +13,18 @@ def input_size(config: dict, model: str) -> int:
     return int(sizes.get(model, sizes["default"]))
 
 
-def input_sizes(config: dict) -> list[int]:
-    """Return the distinct input sizes the configured models need, sorted."""
-    return sorted({input_size(config, m) for m in config["models"]})
-
-
 def hardware_config(config: dict, name: str) -> HardwareConfig:
     """Return the resolved hardware configuration `name` (cores from the device profile)."""
     if name not in config["hwconfigs"]:
         raise ConfigError(f"hwconfig {name!r}: not defined under hwconfigs (defined: {', '.join(config['hwconfigs'])})")
     return resolve(name, config["hwconfigs"][name], load_profile(config["device_profile"]))
+
+
+def runnable_config(config: dict, name: str) -> HardwareConfig:
+    """Return configuration `name` resolved, or raise HardwareConfigError if this host cannot run it."""
+    cfg = hardware_config(config, name)
+    check_host(cfg)
+    return cfg
 
 
 def check(config: dict, *, host: bool = True) -> None:
@@ -33,6 +35,7 @@ def check(config: dict, *, host: bool = True) -> None:
     if unknown:
         raise ConfigError(f"slurm.hwconfigs: {unknown} not defined under hwconfigs (defined: {', '.join(config['hwconfigs'])})")
     for name in config["run_hwconfigs"]:
-        cfg = hardware_config(config, name)  # raises on an unknown config or core group
         if host:
-            check_host(cfg)
+            runnable_config(config, name)
+        else:
+            hardware_config(config, name)  # raises on an unknown configuration or core group
