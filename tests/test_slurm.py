@@ -30,7 +30,8 @@ FEATURE = "edgebench_demo"  # the node feature measured runs must be constrained
 SNAKEMAKE_TIMEOUT_S = 420  # a hung status poll must not hang CI: the run is killed after this
 
 # The end-to-end tests' tiny demo, one model: enough to see every stage run as a Slurm job.
-TINY = {**CONFTEST_TINY, "models": ["lenet"], "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}}}
+TINY = {**CONFTEST_TINY, "models": ["lenet"], "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}},
+        "slurm": {"constraint": FEATURE}}
 
 # The Snakemake that executes a job prints "localrule NAME:" and its outputs (locally, and inside
 # a Slurm job's step; the job's outer Snakemake prints "rule NAME:" for the same job).
