@@ -17,14 +17,19 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def write_bytes_atomic(path, data: bytes) -> Path:
-    """Return path after writing data to a temporary sibling, syncing it and renaming it over path."""
+@contextlib.contextmanager
+def open_atomic(path):
+    """Yield a binary file that replaces `path` when the block succeeds (synced, then renamed).
+
+    Writing through the handle lets large payloads (a VGG-16 checkpoint is ~1 GB) go to disk
+    without first being assembled as one more copy in memory.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())  # the rename must not reach the disk before the data does
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -33,7 +38,13 @@ def write_bytes_atomic(path, data: bytes) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return path
+
+
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Return path after writing data to a temporary sibling, syncing it and renaming it over path."""
+    with open_atomic(path) as handle:
+        handle.write(data)
+    return Path(path)
 
 
 def write_text_atomic(path, text: str) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.atomic import write_bytes_atomic
+from edgebench.atomic import open_atomic
 
 CHECKPOINT_NAME = "checkpoint.pkl"
 
@@ -36,7 +36,10 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 def save_checkpoint(state_dir, payload: dict) -> Path:
     """Return the checkpoint path after writing payload atomically."""
-    return write_bytes_atomic(Path(state_dir) / CHECKPOINT_NAME, pickle.dumps(payload, protocol=5))
+    path = Path(state_dir) / CHECKPOINT_NAME
+    with open_atomic(path) as handle:
+        pickle.dump(payload, handle, protocol=5)  # streamed: no second in-memory copy of the state
+    return path
 
 
 def load_checkpoint(state_dir) -> dict | None:

@@ -140,6 +140,11 @@ class RunState:
             log.warning("checkpoint in %s belongs to another experiment (%s); starting over",
                         self.dir, checkpoint["fingerprint"])
             return [], None
+        if checkpoint["backend_state"] is None and len(checkpoint["epochs"]) < int(self.spec.training["epochs"]):
+            # Written after what was then the last epoch, without weights: nothing to continue from.
+            log.warning("checkpoint in %s holds no weights to continue past epoch %d; starting over",
+                        self.dir, len(checkpoint["epochs"]) - 1)
+            return [], None
         return checkpoint["epochs"], checkpoint
 
     def write_progress(self, rows: list[dict]) -> None:
@@ -174,15 +179,23 @@ def train(spec: RunSpec, state: RunState, backend, rows: list[dict], attempt: di
         rows = rows + [dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, train_top5=train_top5,
                             val_loss=val_loss, val_acc=val_acc, val_top5=val_top5,
                             epoch_seconds=time.perf_counter() - t0, started_at=started, ended_at=utc_now())]
-        digest = backend.weights_digest()
+        # After the last epoch only publishing is left, which needs the rows, not the weights:
+        # leaving them out saves writing VGG-16's ~1 GB state once more. A kept checkpoint
+        # stays whole, so that raising the epoch count later can continue it.
+        with_weights = epoch < int(hp["epochs"]) - 1 or spec.measurement.get("keep_checkpoints")
+        digest = backend.weights_digest() if with_weights else None
         save_checkpoint(state.dir, {"fingerprint": spec.fingerprint(), "epochs": rows,
-                                    "backend_state": backend.state_bytes(), "weights_sha256": digest})
+                                    "backend_state": backend.state_bytes() if with_weights else None,
+                                    "weights_sha256": digest})
         state.write_progress(rows)
         attempt.update(epochs_after=len(rows), last_checkpoint_at=rows[-1]["ended_at"])
         state.save_attempts(attempts)
         for line in epoch_lines(rows[-1]):
             log.info(line)
-        log.info("checkpoint after epoch %d: weights sha256 %s", epoch, digest)
+        if with_weights:
+            log.info("checkpoint after epoch %d: weights sha256 %s", epoch, digest)
+        else:
+            log.info("epoch %d recorded (the last one: no weights checkpointed)", epoch)
     return rows
 
 
@@ -298,7 +311,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
         backend = backend_cls(spec.model, num_classes, spec.input_size, spec.training, spec.seed,
                               spec.hwconfig.gpu, spec.hwconfig.threads)
         summary.update(num_classes=num_classes, provenance=provenance(spec, backend_cls))
-        if checkpoint is not None:
+        if checkpoint is not None and checkpoint["backend_state"] is not None:
             backend.load_state_bytes(checkpoint["backend_state"])
             digest = backend.weights_digest()
             if digest != checkpoint["weights_sha256"]:

@@ -1,0 +1,94 @@
+"""The last epoch's checkpoint holds no weights: a cut before publishing still loses nothing.
+
+A real runner in real child processes (it pins the process, so never in the test process): the
+first child dies hard (os._exit, as a power cut would) right after the last epoch's checkpoint,
+before publishing; the second child, the same run, publishes without training again.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from edgebench.data.demo import generate_demo_tree
+from edgebench.data.prepare import prepare
+from edgebench.train.checkpoint import load_checkpoint
+from tests.conftest import REPO
+
+DRIVER = textwrap.dedent("""
+    import json, os, sys
+    from pathlib import Path
+    from edgebench import logs
+    from edgebench.hwconfig import load_profile, resolve
+    from edgebench.train import runner
+
+    base, epochs, cut = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "cut"
+    logs.setup(str(base / f"train-{epochs}-{sys.argv[3]}.log"))
+    if cut:
+        runner.publish = lambda spec, state: os._exit(137)  # dies where a power cut could strike
+    profile = load_profile("demo")
+    spec = runner.RunSpec(
+        framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
+        prepared_dir=base / "prepared", input_size=32,
+        training={"epochs": epochs, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
+                  "weight_decay": 5e-4, "seed": 0, "augment": False},
+        outputs={key: str(base / "run" / name) for key, name in runner.OUTPUT_FILES.items()},
+        state_dir=base / "state", profile=profile, lock_dir=base)
+    runner.run(spec)
+""")
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    base = tmp_path_factory.mktemp("last_epoch")
+    root = base / "imagenet"
+    generate_demo_tree(root, seed=3, train_per_class=2, val_per_class=1, distractor_classes=0, traps=False)
+    rows = [(split, p.parent.name, p.relative_to(root).as_posix(), p.stat().st_size)
+            for split in ("train", "val") for p in sorted((root / split).rglob("*.JPEG"))]
+    frame = pd.DataFrame(rows, columns=["split", "wnid", "path", "bytes"])
+    frame.insert(2, "label", frame["wnid"].map(sorted(frame["wnid"].unique()).index))
+    frame.to_csv(base / "manifest.csv", index=False)
+    prepare(root, base / "manifest.csv", 32, base / "prepared")
+    return base
+
+
+def run_child(base, epochs, mode):
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-c", DRIVER, str(base), str(epochs), mode], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cut_after_the_last_epoch_publishes_without_training_again(prepared):
+    cut = run_child(prepared, 2, "cut")
+    assert cut.returncode == 137, cut.stderr[-3000:]
+    checkpoint = load_checkpoint(prepared / "state")
+    assert [row["epoch"] for row in checkpoint["epochs"]] == [0, 1]
+    assert checkpoint["backend_state"] is None and checkpoint["weights_sha256"] is None
+    assert not (prepared / "run").exists()
+
+    resumed = run_child(prepared, 2, "resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = (prepared / "train-2-resume.log").read_text()
+    assert "resuming at epoch 2" in log and "train batch" not in log  # nothing trained twice
+    summary = json.loads((prepared / "run" / "run.json").read_text())
+    assert summary["status"] == "done" and [a["resumed_at_epoch"] for a in summary["attempts"]] == [0, 2]
+    epochs = pd.read_csv(prepared / "run" / "epochs.csv")
+    assert epochs["train_loss"].tolist() == [row["train_loss"] for row in checkpoint["epochs"]]
+    assert not (prepared / "state").exists()  # published, so the state directory is cleaned
+
+
+def test_raising_the_epochs_over_a_weightless_checkpoint_starts_over(prepared):
+    # The previous test's run is published; cut a fresh 1-epoch run, then ask for 2 epochs.
+    for path in (prepared / "run").iterdir():
+        path.unlink()
+    assert run_child(prepared, 1, "cut").returncode == 137
+    assert load_checkpoint(prepared / "state")["backend_state"] is None
+    resumed = run_child(prepared, 2, "resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = (prepared / "train-2-resume.log").read_text()
+    assert "holds no weights to continue past epoch 0; starting over" in log
+    summary = json.loads((prepared / "run" / "run.json").read_text())
+    assert summary["epochs_done"] == 2 and summary["attempts"][-1]["resumed_at_epoch"] == 0
