@@ -1,5 +1,7 @@
 """The psutil host sampler, run for real as a child process."""
 
+import subprocess
+import sys
 import time
 
 from edgebench.monitor.host import HostSampler, parse_host_log
@@ -38,3 +40,24 @@ def test_restart_appends_and_truncated_line_is_counted(tmp_path):
     assert skipped == 1
     assert len(hw) > len(first)
     assert log.read_text().count("# host sampler start") == 2
+
+
+def test_stop_does_not_wait_for_the_next_sample(tmp_path):
+    # With a 60 s interval, a sampler that slept through SIGTERM would hold stop() until its
+    # 10 s grace ran out and it was killed.
+    log = tmp_path / "hw.log"
+    sampler = HostSampler(log, interval_s=60)
+    sampler.start()
+    began = time.monotonic()
+    sampler.stop()
+    assert time.monotonic() - began < 5
+    assert log.read_text().startswith("# host sampler start")
+
+
+def test_sampler_process_does_not_import_pandas(tmp_path):
+    # The sampler shares the board with the measured run: it should stay small.
+    probe = ("import runpy, sys; sys.argv = ['host', '--help']\n"
+             "try:\n    runpy.run_module('edgebench.monitor.host', run_name='__main__')\n"
+             "except SystemExit:\n    pass\nprint('pandas' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "False"
