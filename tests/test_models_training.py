@@ -1,12 +1,21 @@
 """Training with both frameworks' models: the same start gives the same first steps, and every
-model learns (real PyTorch and MXNet training steps on a small fixed batch)."""
+model learns (real PyTorch and MXNet training steps on a batch of demo images)."""
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from edgebench import models
 from edgebench.compat import import_mxnet
+from edgebench.data.demo import generate_demo_tree
+from edgebench.data.loader import CachedSplit, iterate_batches
+from edgebench.data.prepare import prepare
 
 mx = import_mxnet()
 
@@ -35,12 +44,28 @@ DEFAULT_LEARNING_RATE = 0.01
 STEPS = 3
 
 
-def learnable_batch(size, seed=0):
-    """Return (images, labels): each class is a fixed random pattern plus a little noise."""
-    rng = np.random.default_rng(seed)
-    patterns = rng.normal(0, 1, (NUM_CLASSES, 3, size, size)).astype(np.float32)
-    labels = np.arange(BATCH) % NUM_CLASSES
-    images = patterns[labels] + rng.normal(0, 0.3, (BATCH, 3, size, size)).astype(np.float32)
+@functools.lru_cache(maxsize=None)
+def demo_batch(size):
+    """Return (images, labels): BATCH demo images of NUM_CLASSES classes, through the real pipeline.
+
+    The demo generator draws each class as its own colour and shape on noise; the images go
+    through prepare (decode, resize, centre crop) and the training loader (normalization), as
+    in `make demo`.
+    """
+    base = Path(tempfile.mkdtemp(prefix="demo_batch_"))
+    root = base / "imagenet"
+    generate_demo_tree(root, seed=5, train_per_class=BATCH // NUM_CLASSES, val_per_class=1,
+                       distractor_classes=0, traps=False)
+    wnids = sorted(p.name for p in (root / "train").iterdir())[:NUM_CLASSES]
+    rows = [(split, wnid, label, p.relative_to(root).as_posix(), p.stat().st_size)
+            for split in ("train", "val") for label, wnid in enumerate(wnids)
+            for p in sorted((root / split / wnid).glob("*.JPEG"))]
+    pd.DataFrame(rows, columns=["split", "wnid", "label", "path", "bytes"]).to_csv(base / "manifest.csv", index=False)
+    prepare(root, base / "manifest.csv", size, base / "prepared")
+    split = CachedSplit(base / "prepared", "train")
+    images, labels = next(iterate_batches(split, BATCH, seed=0, epoch=0, shuffle=False))
+    shutil.rmtree(base)
+    assert len(labels) == BATCH and sorted(set(labels.tolist())) == list(range(NUM_CLASSES))
     return images, labels
 
 
@@ -107,7 +132,7 @@ def train_mode_loss_float32(name, weights, images, labels):
 def test_same_start_same_first_steps_and_the_model_learns(name):
     size = SIZES[name]
     weights = models.initial_weights(name, NUM_CLASSES, input_size=size, seed=11)
-    images, labels = learnable_batch(size)
+    images, labels = demo_batch(size)
     dtype = "float64" if name in FLOAT64_UPDATE else "float32"
     # Dropout draws different masks in each framework; without it the two runs are the same
     # computation, so their losses must agree.
@@ -117,7 +142,9 @@ def test_same_start_same_first_steps_and_the_model_learns(name):
     models.load_weights("mxnet", gluon_model, weights)
     if dtype == "float64":
         torch_losses = train_mode_loss_float32(name, weights, images, labels)
-        assert abs(torch_losses[0] - torch_losses[1]) <= 1e-3
+        # Relative: Inception's start (std-0.1 truncated normal) scores ~5 nats, where float32
+        # itself leaves ~1e-3 of the loss uncertain; the float64 comparison below is the strict one.
+        assert abs(torch_losses[0] - torch_losses[1]) <= 1e-3 * max(1.0, abs(torch_losses[0]))
         torch_model.double()
         gluon_model.cast("float64")
         gluon_model.hybridize()  # drops the float32 graph
@@ -153,7 +180,7 @@ def test_running_var_follows_each_frameworks_convention():
     # outputs after training, reported here so it stays visible.
     size, n = 32, BATCH
     weights = models.initial_weights("densenet121", NUM_CLASSES, input_size=size, seed=3)
-    images, labels = learnable_batch(size)
+    images, labels = demo_batch(size)
     after = {}
     for framework, train in (("pytorch", train_torch), ("mxnet", train_gluon)):
         model = models.build(framework, "densenet121", NUM_CLASSES, input_size=size)
