@@ -1,7 +1,9 @@
 """The seven CNNs: API, parameter counts, framework-free initial weights, same function in both
 frameworks (real PyTorch and real MXNet forwards at each model's smallest input)."""
 
+import ast
 import functools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,6 +135,22 @@ def test_source_files_exist_and_mirror_each_other():
             assert all(path.is_file() for path in torch_files + gluon_files)
     with pytest.raises(ValueError, match="caffe"):
         models.source_files("caffe", "lenet")
+
+
+def test_source_files_cover_the_model_modules_each_model_imports():
+    # An edit to a shared part of a model must rerun that model's training jobs.
+    package = Path(models.__file__).parent
+    for name in models.MODEL_NAMES:
+        for framework in ("pytorch", "mxnet"):
+            files = models.source_files(framework, name)
+            imported = set()
+            for node in ast.walk(ast.parse(files[0].read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("edgebench.models"):
+                    parts = node.module.split(".")[2:]
+                    for alias in node.names:
+                        candidate = package.joinpath(*parts, f"{alias.name}.py")
+                        imported.add(candidate if candidate.is_file() else package.joinpath(*parts).with_suffix(".py"))
+            assert imported <= set(files), (framework, name, imported - set(files))
 
 
 def runs_at(framework, name, size) -> bool:

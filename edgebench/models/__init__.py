@@ -169,6 +169,8 @@ def source_files(framework: str, name: str) -> list[pathlib.Path]:
     # start into the model), so an edit there rightly reruns every model.
     files = [PACKAGE_DIR / subdir / f"{stem}.py", PACKAGE_DIR / "shapes.py", PACKAGE_DIR / "init.py"]
     files.append(PACKAGE_DIR / "convert.py")
+    if stem in ("alexnet", "vgg"):
+        files.append(PACKAGE_DIR / "heads.py")  # their shared classifier
     if framework == "mxnet":
         files.append(PACKAGE_DIR / "mxnet" / "layers.py")
     return files

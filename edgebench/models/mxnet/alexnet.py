@@ -2,8 +2,8 @@
 LRN after conv1 and conv2, max-pool 3/2, FC 4096, 4096 with dropout 0.5."""
 
 from edgebench.compat import import_mxnet
+from edgebench.models.heads import fc_head
 from edgebench.models.mxnet import layers as nn
-
 from edgebench.models.shapes import conv_output_size
 
 mx = import_mxnet()
@@ -45,16 +45,7 @@ class AlexNet(mx.gluon.HybridBlock):
             nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2),
         )
-        # The paper drops out the outputs of the two hidden FC layers (as Caffe's reference net).
-        self.classifier = nn.Sequential(
-            nn.Linear(256 * side * side, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = fc_head(nn, 256 * side * side, num_classes, dropout)
 
     def hybrid_forward(self, F, x):
         """Return the class scores (logits) for a batch of images."""

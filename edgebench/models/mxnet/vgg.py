@@ -1,6 +1,7 @@
 """VGG-16 (Simonyan & Zisserman 2014, configuration D, no batch norm) = torchvision ``vgg16``."""
 
 from edgebench.compat import import_mxnet
+from edgebench.models.heads import fc_head
 from edgebench.models.mxnet import layers as nn
 
 mx = import_mxnet()
@@ -31,15 +32,7 @@ class VGG(mx.gluon.HybridBlock):
         # Inputs smaller than 224 give maps smaller than 7x7; the adaptive pool repeats them,
         # so the classifier (and the parameter count) is the same at every input size.
         self.avgpool = nn.AdaptiveAvgPool2d(7)
-        self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = fc_head(nn, 512 * 7 * 7, num_classes, dropout)
 
     def hybrid_forward(self, F, x):
         """Return the class scores (logits) for a batch of images."""

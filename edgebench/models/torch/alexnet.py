@@ -4,6 +4,7 @@ LRN after conv1 and conv2, max-pool 3/2, FC 4096, 4096 with dropout 0.5."""
 import torch
 from torch import nn
 
+from edgebench.models.heads import fc_head
 from edgebench.models.shapes import conv_output_size
 
 # The paper's LRN: b = a / (k + alpha * sum(a^2 over n channels)) ** beta with k=2, n=5,
@@ -43,16 +44,7 @@ class AlexNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2),
         )
-        # The paper drops out the outputs of the two hidden FC layers (as Caffe's reference net).
-        self.classifier = nn.Sequential(
-            nn.Linear(256 * side * side, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = fc_head(nn, 256 * side * side, num_classes, dropout)
 
     def forward(self, x):
         """Return the class scores (logits) for a batch of images."""

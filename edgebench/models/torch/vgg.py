@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from edgebench.models.heads import fc_head
+
 # Configuration D: conv widths, "M" for a 2x2/2 max-pool.
 CONFIG_D = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 
@@ -29,15 +31,7 @@ class VGG(nn.Module):
         # Inputs smaller than 224 give maps smaller than 7x7; the adaptive pool repeats them,
         # so the classifier (and the parameter count) is the same at every input size.
         self.avgpool = nn.AdaptiveAvgPool2d(7)
-        self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = fc_head(nn, 512 * 7 * 7, num_classes, dropout)
 
     def forward(self, x):
         """Return the class scores (logits) for a batch of images."""
