@@ -3,14 +3,16 @@
 For each model and framework: the time of one training step (batch 4, SGD with momentum,
 forward + cross-entropy + backward + update) of edgebench's model divided by the same step of
 the reference (torchvision for PyTorch; Gluon's model_zoo where it has the same
-architecture). The two are timed alternately, step by step, so a load change on a shared
-machine hits both; `ratio` is of the medians, `ratio_min` of the fastest steps (the less
-disturbed by other processes). Goal (issue 3): ratio <= 1.05.
+architecture). edgebench's model starts from its run-time initial weights, and torchvision's
+gets the same, so only the code differs. The two are timed alternately, step by step, so a
+load change on a shared machine hits both; `ratio` is of the medians, `ratio_min` of the
+fastest steps (the less disturbed by other processes). Goal (issue 3): ratio <= 1.05.
 
-    python bench/models.py [--models vgg16,resnet152] [--frameworks pytorch] [--size 64] [--rounds 5]
+    python bench/models.py [--models vgg16,resnet152] [--frameworks pytorch] [--size 64] [--rounds 5] [--threads 1]
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -127,8 +129,13 @@ def measure(name: str, framework: str, size: int, rounds: int, warmup: int) -> t
     images = rng.normal(0, 1, (BATCH, 3, size, size)).astype(np.float32)
     labels = rng.integers(0, NUM_CLASSES, BATCH)
     ours_model = models.build(framework, name, NUM_CLASSES, input_size=size)
+    models.load_weights(framework, ours_model, models.initial_weights(name, NUM_CLASSES, input_size=size, seed=0))
     if framework == "pytorch":
         reference_model = torchvision_reference(name)
+        if reference_model is not None:
+            # The same weights in both: how many activations ReLU zeroes (and whether any
+            # float underflows to a slow subnormal) depends on the weights, not on the code.
+            reference_model.load_state_dict(ours_model.state_dict())
         ours = torch_stepper(ours_model, images, labels)
         reference = torch_stepper(reference_model, images, labels) if reference_model is not None else None
     else:
@@ -146,9 +153,17 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=None, help="input side (default: 224, 299 for Inception v3)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="compute threads per framework (one by default: steadier on a shared machine)")
     args = parser.parse_args(argv)
+    # Both frameworks read the thread count before their first operation (MXNet at import).
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    import torch
+
+    torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
-    print(f"batch {BATCH}, {NUM_CLASSES} classes, {args.rounds} alternating rounds after {args.warmup} warm-up steps")
+    print(f"batch {BATCH}, {NUM_CLASSES} classes, {args.threads} thread(s), "
+          f"{args.rounds} alternating rounds after {args.warmup} warm-up steps")
     print(
         f"{'model':<13} {'framework':<9} {'input':>5} {'edgebench_s':>11} {'reference_s':>11} "
         f"{'ratio':>6} {'ratio_min':>9}  reference"
