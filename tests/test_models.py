@@ -3,6 +3,8 @@ frameworks (real PyTorch and real MXNet forwards at each model's smallest input)
 
 import ast
 import functools
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -239,6 +241,28 @@ def test_initial_weights_are_seeded_and_fit_torch_state_dict(name):
     # Drawing torch's RNG in between must not change anything: the start is numpy's alone.
     torch.manual_seed(123), torch.rand(10)
     assert all(np.array_equal(first[k], v) for k, v in models.initial_weights(name, 10, input_size=size, seed=3).items())
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_both_definitions_give_the_same_layers_hence_the_same_start(name):
+    # initial_weights draws from these lists in order: equal lists give equal weights.
+    size = TEST_SIZES[name]
+    assert models.layer_shapes(name, 10, size, "mxnet") == models.layer_shapes(name, 10, size, "pytorch")
+
+
+def test_an_mxnet_run_never_imports_torch():
+    # torch in an MXNet run would add its libraries to the RAM the run is measured with.
+    probe = (
+        "import sys, numpy as np\n"
+        "from edgebench.train.runner import load_backend\n"
+        "backend = load_backend('mxnet')('lenet', 10, 32, {'learning_rate': 0.01, 'momentum': 0.9,"
+        " 'weight_decay': 0.0}, 0, False, 1)\n"
+        "backend.train_step(np.zeros((2, 3, 32, 32), np.float32), np.array([0, 1]))\n"
+        "backend.state_bytes()\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_torch_default_scheme_matches_torch_statistics():

@@ -105,7 +105,8 @@ def build(framework: str, name: str, num_classes: int, *, input_size: int = 224,
     else:
         model = build_gluon(name, num_classes, input_size, dropout)
     if seed is not None:
-        load_weights(framework, model, initial_weights(name, num_classes, input_size=input_size, seed=seed))
+        load_weights(framework, model, initial_weights(name, num_classes, input_size=input_size, seed=seed,
+                                                       framework=framework))
     return model
 
 
@@ -123,8 +124,14 @@ def build_gluon(name: str, num_classes: int, input_size: int, dropout):
     return block
 
 
-def layer_shapes(name: str, num_classes: int, input_size: int) -> list:
-    """Return [(layer name, kind, {param: shape})] for the model's conv, linear and BN layers."""
+def layer_shapes(name: str, num_classes: int, input_size: int, framework: str = "pytorch") -> list:
+    """Return [(layer name, kind, {param: shape})] for the model's conv, linear and BN layers.
+
+    Names and order are torch's (state_dict names, definition order); the MXNet definition
+    gives the same list (a test pins it), so an MXNet run never needs to import torch.
+    """
+    if check_framework(framework) == "mxnet":
+        return _gluon_layer_shapes(name, num_classes, input_size)
     import torch
 
     # The meta device gives shapes without allocating memory or drawing torch random numbers.
@@ -140,10 +147,33 @@ def layer_shapes(name: str, num_classes: int, input_size: int) -> list:
     return layers
 
 
-def initial_weights(name: str, num_classes: int, *, input_size: int = 224, seed: int) -> dict[str, np.ndarray]:
-    """Return the model's initial state drawn with numpy from seed, keyed by torch state_dict names."""
+def _gluon_layer_shapes(name: str, num_classes: int, input_size: int) -> list:
+    """Return layer_shapes() from the Gluon definition (every layer is given its input width)."""
+    parameters = convert.gluon_parameters(factory("mxnet", name)(num_classes, input_size))
+    shapes = {}  # layer name -> {param: shape}, in Gluon's registration order (= torch's)
+    for key, parameter in parameters.items():
+        layer_name, _, param = key.rpartition(".")
+        if param in ("weight", "bias"):  # running statistics are buffers in torch, not parameters
+            shapes.setdefault(layer_name, {})[param] = tuple(parameter.shape)
+    layers = []
+    for layer_name, params in shapes.items():
+        if f"{layer_name}.running_mean" in parameters:
+            kind = "batchnorm"
+        else:
+            kind = "conv" if len(params["weight"]) == 4 else "linear"
+        layers.append((layer_name, kind, params))
+    return layers
+
+
+def initial_weights(name: str, num_classes: int, *, input_size: int = 224, seed: int,
+                    framework: str = "pytorch") -> dict[str, np.ndarray]:
+    """Return the model's initial state drawn with numpy from seed, keyed by torch state_dict names.
+
+    The result does not depend on `framework`, which only picks whose model definition gives
+    the layer shapes (a run then imports no other framework than its own).
+    """
     input_size = check_input_size(name, input_size)
-    return init_schemes.draw(name, layer_shapes(name, num_classes, input_size), int(seed))
+    return init_schemes.draw(name, layer_shapes(name, num_classes, input_size, framework), int(seed))
 
 
 def load_weights(framework: str, model, weights: dict) -> None:

@@ -26,7 +26,7 @@ class Backend:
         mx.random.seed(seed)  # dropout masks; initial weights come from initial_weights below
         self.ctx = mx.gpu(0) if use_gpu else mx.cpu()
         self.model = models.build("mxnet", model_name, num_classes, input_size=input_size)
-        weights = models.initial_weights(model_name, num_classes, input_size=input_size, seed=seed)
+        weights = models.initial_weights(model_name, num_classes, input_size=input_size, seed=seed, framework="mxnet")
         models.load_weights("mxnet", self.model, weights)
         self.model.collect_params().reset_ctx(self.ctx)
         self.loss = gluon.loss.SoftmaxCrossEntropyLoss()  # per sample; Trainer.step(n) takes the mean

@@ -22,7 +22,7 @@ class Backend:
         torch.manual_seed(seed)  # dropout masks; initial weights come from initial_weights below
         self.device = torch.device("cuda:0" if use_gpu else "cpu")
         self.model = models.build("pytorch", model_name, num_classes, input_size=input_size)
-        weights = models.initial_weights(model_name, num_classes, input_size=input_size, seed=seed)
+        weights = models.initial_weights(model_name, num_classes, input_size=input_size, seed=seed, framework="pytorch")
         models.load_weights("pytorch", self.model, weights)
         self.model.to(self.device)
         self.loss = torch.nn.CrossEntropyLoss()  # mean over the batch, as Gluon's Trainer.step(batch_size)
