@@ -42,6 +42,18 @@ def test_learning_curves_and_summary_from_runs(tmp_path):
     saved(plot, tmp_path, "learning")
 
 
+def test_learning_curves_draw_exploded_and_nan_losses_at_a_named_cap(tmp_path):
+    # Values recorded by the demo: ResNet-152 and DenseNet-121 evaluated after 13 steps.
+    runs_root = tmp_path / "results" / "runs"
+    make_run(runs_root, "pytorch", "resnet152", 0, [3.1, 4.1], [1.0952731118991963e22, 3295212364.8], [0.1, 0.1], [0.2, 0.2])
+    make_run(runs_root, "mxnet", "densenet121", 0, [2.4, 2.4], [float("nan"), 27523651379.2], [0.1, 0.1], [0.2, 0.2])
+    plot = figures.learning_curves(sorted(str(p) for p in runs_root.rglob("epochs.csv")), "cpu_cfg1")
+    losses = plot.data[plot.data["metric"] != "validation accuracy"]["value"]
+    assert losses.max() == figures.LOSS_DISPLAY_CAP and losses.notna().all()
+    assert "drawn at 1e+06" in plot.labels.title
+    saved(plot, tmp_path, "exploded")
+
+
 def test_nothing_to_plot_gives_a_figure_that_says_why(tmp_path):
     pd.DataFrame({"model": ["lenet"], "framework": ["mxnet"], "hwcfg": ["cpu_cfg1"], "energy_wh": [None],
                   "energy_wh_integrated": [None]}).to_csv(tmp_path / "energy.csv", index=False)

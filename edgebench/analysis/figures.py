@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import pandas as pd
+from mizani.breaks import breaks_extended
 from plotnine import (aes, annotate, element_text, facet_wrap, geom_col, geom_errorbar, geom_hline,
-                      geom_line, geom_point, geom_text, geom_vline, ggplot, labs, position_dodge, theme, theme_bw,
-                      theme_void)
+                      geom_line, geom_point, geom_text, geom_vline, ggplot, labs, position_dodge,
+                      scale_x_continuous, theme, theme_bw, theme_void)
 
 PANELS = {"cpu": "CPU load (%)", "memory": "Memory (MB)", "power": "Power (W)"}
+LOSS_DISPLAY_CAP = 1e6  # cross-entropy of a sane run stays within ~ln(classes) x a few
 
 
 def trace_long(hw: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
@@ -85,6 +87,11 @@ def config_summary(table_csv, hwcfg: str):
     )
 
 
+def whole_number_breaks(limits) -> list:
+    """Return axis breaks at whole numbers only (epochs have no quarters)."""
+    return [b for b in breaks_extended(n=5)(limits) if float(b).is_integer()]
+
+
 def learning_curves(epochs_csvs, hwcfg: str):
     """Return validation accuracy and losses per epoch, one line per framework, a panel per model."""
     parts = []
@@ -102,6 +109,15 @@ def learning_curves(epochs_csvs, hwcfg: str):
     if not parts:
         return message_figure(f"{hwcfg}: no finished epochs")
     data = pd.concat(parts, ignore_index=True)
+    # A loss can blow up (BatchNorm nets evaluated after a few steps on tiny data reach 1e22
+    # here) or become NaN. Such values are drawn at a cap, named in the title: plotnine cannot
+    # label an axis beyond ~1e19, and one runaway point would flatten the panel anyway.
+    is_loss = data["metric"] != "validation accuracy"
+    off_chart = is_loss & ~data["value"].between(-LOSS_DISPLAY_CAP, LOSS_DISPLAY_CAP)
+    data.loc[off_chart, "value"] = LOSS_DISPLAY_CAP
+    title = f"{hwcfg}: learning curves (both frameworks overlaid)"
+    if off_chart.any():
+        title += f"\nlosses above {LOSS_DISPLAY_CAP:.0e} or not finite drawn at {LOSS_DISPLAY_CAP:.0e}"
     models = list(dict.fromkeys(data["model"]))
     # One panel per (metric, model), each with its own y scale: a single diverging run must not
     # flatten every other curve. Panels run model by model along a row, a row per metric.
@@ -113,7 +129,8 @@ def learning_curves(epochs_csvs, hwcfg: str):
         + geom_line()
         + geom_point(size=1)
         + facet_wrap("panel", scales="free_y", ncol=len(models))
-        + labs(x="epoch", y="", color="", title=f"{hwcfg}: learning curves (both frameworks overlaid)")
+        + scale_x_continuous(breaks=whole_number_breaks)
+        + labs(x="epoch", y="", color="", title=title)
         + theme_bw()
         + theme(figure_size=(max(6, 2.4 * len(models)), 7), strip_text=element_text(size=7))
     )
