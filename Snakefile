@@ -1,6 +1,5 @@
 # edgebench: CNN training benchmarks on edge boards. See README.md and DESIGN.md.
-# This file only validates the config, includes the rule families, calms the local scheduler
-# and defines `all`.
+# This file only validates the config, includes the rule families and defines `all`.
 import os
 
 from snakemake.utils import min_version, validate
@@ -16,13 +15,6 @@ report: "report/workflow.rst"
 from edgebench import workflow_config as wc
 
 wc.check(config, host=False)  # host checks happen per targeted configuration (rules/metrics.smk)
-
-
-onstart:
-    # Snakemake's rate limiter would make it re-plan many times a second beside measured runs.
-    from edgebench.scheduling import drop_local_rate_limit
-
-    drop_local_rate_limit(workflow)
 
 
 include: "rules/common.smk"

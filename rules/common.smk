@@ -1,13 +1,19 @@
-# Paths and lookups shared by the rule families.
+# Paths and lookups shared by the rule families, and the scheduler setting they all run under.
 from pathlib import Path
 
 import edgebench
 from edgebench import models
+from edgebench.scheduling import drop_local_rate_limit
 
 PACKAGE = Path(edgebench.__file__).parent
 DATASET = config["dataset"]
 RUN_DIR = "results/runs/{framework}/{model}/{hwcfg}/rep{rep}"
 STATE_DIR = "results/state/{framework}/{model}/{hwcfg}/rep{rep}"
+
+
+onstart:
+    # Snakemake's rate limiter would make it re-plan many times a second beside measured runs.
+    drop_local_rate_limit(workflow)
 
 
 def package_files(*patterns):
