@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -30,6 +31,18 @@ TINY = {
     "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}, "gpu_cfg1": {"cores": ["core0"], "gpu": True}},
     "run_hwconfigs": ["cpu_cfg1"],
 }
+
+
+def write_manifest(root: Path, path: Path, *, splits=("train", "val"), classes=None) -> pd.DataFrame:
+    """Write and return a dataset manifest of every image under root's splits (all classes, or
+    the given wnids), labelled by the classes' sorted order."""
+    wnids = classes or sorted(p.name for p in (root / splits[0]).iterdir())
+    rows = [(split, wnid, label, image.relative_to(root).as_posix(), image.stat().st_size)
+            for split in splits for label, wnid in enumerate(sorted(wnids))
+            for image in sorted((root / split / wnid).iterdir())]
+    frame = pd.DataFrame(rows, columns=["split", "wnid", "label", "path", "bytes"])
+    frame.to_csv(path, index=False)
+    return frame
 
 
 def copy_checkout(destination: Path) -> Path:

@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from edgebench.data.demo import generate_demo_tree
@@ -11,6 +10,7 @@ from edgebench.data.loader import (
     IMAGENET_MEAN, IMAGENET_STD, CachedSplit, batches_per_epoch, iterate_batches,
 )
 from edgebench.data.prepare import prepare
+from tests.conftest import write_manifest
 
 N, SIDE = 23, 4
 
@@ -105,11 +105,7 @@ def test_missing_prepared_dir_is_a_clear_error(tmp_path):
 def test_reads_real_prepared_demo_data(tmp_path):
     root = tmp_path / "imagenet"
     generate_demo_tree(root, seed=2, train_per_class=4, val_per_class=1, distractor_classes=0, traps=False)
-    rows = [("train", p.parent.name, p.relative_to(root).as_posix(), p.stat().st_size)
-            for p in sorted((root / "train").rglob("*.JPEG"))]
-    frame = pd.DataFrame(rows, columns=["split", "wnid", "path", "bytes"])
-    frame.insert(2, "label", frame["wnid"].map(sorted(frame["wnid"].unique()).index))
-    frame.to_csv(tmp_path / "m.csv", index=False)
+    frame = write_manifest(root, tmp_path / "m.csv", splits=("train",))
     prepare(root, tmp_path / "m.csv", 16, tmp_path / "p16")
     split = CachedSplit(tmp_path / "p16", "train")
     assert len(split) == 40 and split.num_classes == 10

@@ -9,19 +9,7 @@ from PIL import Image
 
 from edgebench.data.demo import generate_demo_tree
 from edgebench.data.prepare import prepare, resize_and_crop
-
-
-def _manifest_of_all(root, path):
-    rows = []
-    for split in ("train", "val"):
-        for class_dir in sorted((root / split).iterdir()):
-            for image in sorted(class_dir.iterdir()):
-                rows.append((split, class_dir.name, image.relative_to(root).as_posix(), image.stat().st_size))
-    frame = pd.DataFrame(rows, columns=["split", "wnid", "path", "bytes"])
-    classes = sorted(frame["wnid"].unique())
-    frame.insert(2, "label", frame["wnid"].map(classes.index))
-    frame.to_csv(path, index=False)
-    return frame
+from tests.conftest import write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +17,7 @@ def prepared(tmp_path_factory):
     base = tmp_path_factory.mktemp("prep")
     root = base / "imagenet"
     summary = generate_demo_tree(root, seed=1, train_per_class=6, val_per_class=2, distractor_classes=1)
-    manifest = _manifest_of_all(root, base / "manifest.csv")
+    manifest = write_manifest(root, base / "manifest.csv")
     report = prepare(root, base / "manifest.csv", 32, base / "out")
     return base, summary, manifest, report
 

@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -16,6 +15,7 @@ from edgebench.compat import import_mxnet
 from edgebench.data.demo import generate_demo_tree
 from edgebench.data.loader import CachedSplit, iterate_batches
 from edgebench.data.prepare import prepare
+from tests.conftest import write_manifest
 
 mx = import_mxnet()
 
@@ -57,10 +57,7 @@ def demo_batch(size):
     generate_demo_tree(root, seed=5, train_per_class=BATCH // NUM_CLASSES, val_per_class=1,
                        distractor_classes=0, traps=False)
     wnids = sorted(p.name for p in (root / "train").iterdir())[:NUM_CLASSES]
-    rows = [(split, wnid, label, p.relative_to(root).as_posix(), p.stat().st_size)
-            for split in ("train", "val") for label, wnid in enumerate(wnids)
-            for p in sorted((root / split / wnid).glob("*.JPEG"))]
-    pd.DataFrame(rows, columns=["split", "wnid", "label", "path", "bytes"]).to_csv(base / "manifest.csv", index=False)
+    write_manifest(root, base / "manifest.csv", classes=wnids)
     prepare(root, base / "manifest.csv", size, base / "prepared")
     split = CachedSplit(base / "prepared", "train")
     images, labels = next(iterate_batches(split, BATCH, seed=0, epoch=0, shuffle=False))

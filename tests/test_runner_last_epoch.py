@@ -16,7 +16,7 @@ import pytest
 from edgebench.data.demo import generate_demo_tree
 from edgebench.data.prepare import prepare
 from edgebench.train.checkpoint import load_checkpoint
-from tests.conftest import REPO
+from tests.conftest import REPO, write_manifest
 
 DRIVER = textwrap.dedent("""
     import json, os, sys
@@ -46,11 +46,7 @@ def prepared(tmp_path_factory):
     base = tmp_path_factory.mktemp("last_epoch")
     root = base / "imagenet"
     generate_demo_tree(root, seed=3, train_per_class=2, val_per_class=1, distractor_classes=0, traps=False)
-    rows = [(split, p.parent.name, p.relative_to(root).as_posix(), p.stat().st_size)
-            for split in ("train", "val") for p in sorted((root / split).rglob("*.JPEG"))]
-    frame = pd.DataFrame(rows, columns=["split", "wnid", "path", "bytes"])
-    frame.insert(2, "label", frame["wnid"].map(sorted(frame["wnid"].unique()).index))
-    frame.to_csv(base / "manifest.csv", index=False)
+    write_manifest(root, base / "manifest.csv")
     prepare(root, base / "manifest.csv", 32, base / "prepared")
     return base
 
