@@ -364,11 +364,65 @@ def test_layouts_are_learnt_once_not_per_line(monkeypatch):
     assert len(calls) < 200
 
 
-def test_rows_converted_in_chunks_keep_their_order(monkeypatch):
-    monkeypatch.setattr(tegrastats, "CHUNK_ROWS", 7)
+def test_rows_read_in_blocks_keep_their_order(monkeypatch):
+    monkeypatch.setattr(tegrastats, "BLOCK_LINES", 7)
     rng = random.Random(5)
-    # two layouts of one TX2 (with and without SWAP) interleaved across chunk boundaries
+    # two layouts of one TX2 (with and without SWAP) interleaved across block boundaries
     lines = variants(LINES[1], 30, rng) + variants(LINES[2], 9, rng) + variants(LINES[1], 20, rng)
     fast, skipped = parse_log(lines)
     assert skipped == 0
     pd.testing.assert_frame_equal(fast.drop(columns="power_total_mw"), general_frame(lines))
+
+
+def awkward_log(rng):
+    """Return lines that exercise the block reader: layout changes, odd lines, odd numbers."""
+    def stamped(lines, minute):
+        return [f"2026-11-26T13:{minute:02d}:{k % 60:02d}.{k % 1000:03d}+00:00 {line}" for k, line in enumerate(lines)]
+
+    tx2 = stamped(variants(LINES[1], 25, rng), 0)
+    tx2[5] = tx2[5][:90]  # garbage: cut inside the CPU list
+    tx2[9] = re.sub(r"RAM \d+", "RAM 123456789", tx2[9])  # longer than the fast path reads
+    tx2[14] = "  " + tx2[14] + "\t"  # blanks around a line
+    lines = tx2 + stamped(variants(LINES[2], 8, rng), 1)  # another layout (SWAP) mid-block
+    lines += ["", "   ", "# stderr 2026-11-26T13:01:30.000+00:00 tegrastats: warning"]
+    lines += stamped(variants(LINES[1], 12, rng), 2)
+    lines += ["# restart 2026-11-26T13:03:00.000+00:00"]
+    lines += stamped(variants(LINES[5], 15, rng), 3)  # AGX Xavier: cores off
+    lines += ["# restart 2026-11-26T13:04:00.000+00:00"]
+    lines += variants(LINES[6], 6, rng) + stamped(variants(LINES[6], 6, rng), 4)  # board's own stamp
+    return lines
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("block_chars", [1 << 20, 1000])
+def test_fast_path_and_general_parser_agree_across_blocks(tmp_path, monkeypatch, block_chars, newline):
+    # A 1000-byte block holds one or two lines, so lines start and end at every position
+    # relative to a block's edges, and some lines are longer than a block.
+    monkeypatch.setattr(tegrastats, "BLOCK_BYTES", block_chars)
+    lines = awkward_log(random.Random(block_chars + len(newline)))
+    log = tmp_path / "hw.log"
+    log.write_bytes(newline.join(lines).encode() + b"\n")
+    calls = []
+    parse_body = tegrastats._parse_body
+    monkeypatch.setattr(tegrastats, "_parse_body", lambda *a: calls.append(1) or parse_body(*a))
+    fast, skipped = parse_log(log, profile="tx2")
+    general_calls = len(calls)
+    monkeypatch.setattr(tegrastats, "MAX_LAYOUTS", 0)  # nothing learnt: every line parsed by name
+    general, general_skipped = parse_log(log, profile="tx2")
+    pd.testing.assert_frame_equal(fast, general)
+    assert skipped == general_skipped == 1  # the cut line
+    assert fast["ram_used_mb"].max() == 123456789
+    assert fast["timestamp"].iloc[-7] == "2024-11-15T08:38:09"  # the board's stamp alone
+    # The fast path read most lines: learning costs a parse per number, once per layout.
+    assert general_calls < len(calls) - len(lines) / 3
+
+
+def test_fast_path_and_general_parser_agree_on_lines_in_small_blocks(monkeypatch):
+    monkeypatch.setattr(tegrastats, "BLOCK_LINES", 3)
+    lines = awkward_log(random.Random(2))
+    lines.insert(20, LINES[1] + "\n" + LINES[2])  # an item holding two lines is one odd line
+    fast, skipped = parse_log(lines)
+    monkeypatch.setattr(tegrastats, "MAX_LAYOUTS", 0)
+    general, general_skipped = parse_log(lines)
+    pd.testing.assert_frame_equal(fast, general)
+    assert skipped == general_skipped == 2
