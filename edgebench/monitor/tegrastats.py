@@ -392,7 +392,8 @@ class _Block:
         is_digit = scratch.array("is_digit", len(buf), bool)
         np.less(np.subtract(buf, 48, out=work), 10, out=is_digit)  # uint8 wraps: b"0"-b"9" only
         change = scratch.array("change", len(buf) - 1, bool)
-        edges = np.flatnonzero(np.not_equal(is_digit[1:], is_digit[:-1], out=change)) + 1
+        edges = np.flatnonzero(np.not_equal(is_digit[1:], is_digit[:-1], out=change))
+        edges += 1
         starts = scratch.array("starts", len(edges) // 2, np.intp)
         starts[:] = edges[0::2]
         lengths = np.subtract(edges[1::2], starts, out=scratch.array("lengths", len(starts), np.intp))
@@ -438,13 +439,14 @@ def _run_values(buf, starts, lengths, scratch):
 
     # The 8 bytes from each run's start as one little-endian integer: first digit lowest.
     words = np.ndarray((len(buf) - 7,), "<u8", buf, strides=(1,))
-    # (take with out= and mode="clip" writes straight into the array it is given)
+    # (into a reused array; mode="clip" as only then take does not buffer its output)
     x = np.take(words, starts, out=scratch.array("values", len(starts), np.uint64), mode="clip")
     # Shifted up so that the run's digits fill the top bytes and zeros (leading 0s) the rest;
     # then the usual SWAR parse adds neighbours: digit pairs, then fours, then all eight.
-    shifts = (8 * (8 - np.arange(9))).astype(np.uint64)
     shift = np.minimum(lengths, 8, out=scratch.array("shift", len(starts), np.intp))
-    x <<= np.take(shifts, shift, out=scratch.array("shift_bits", len(starts), np.uint64), mode="clip")
+    shift -= 8
+    shift *= -8
+    x <<= shift.view(np.uint64)
     x &= 0x0F0F0F0F0F0F0F0F
     x *= 10 << 8 | 1
     x >>= 8
