@@ -377,7 +377,7 @@ def test_rows_read_in_blocks_keep_their_order(monkeypatch):
 def awkward_log(rng):
     """Return lines that exercise the block reader: layout changes, odd lines, odd numbers."""
     def stamped(lines, minute):
-        return [f"2026-11-26T13:{minute:02d}:{k % 60:02d}.{k % 1000:03d}+00:00 {line}" for k, line in enumerate(lines)]
+        return [f"2026-11-26T13:{minute:02d}:{k % 60:02d}.{k:03d}+00:00 {line}" for k, line in enumerate(lines)]
 
     tx2 = stamped(variants(LINES[1], 25, rng), 0)
     tx2[5] = tx2[5][:90]  # garbage: cut inside the CPU list
@@ -399,8 +399,11 @@ def count_fast_rows(monkeypatch):
     """Return a list that gets the number of rows of each block read by the fast path."""
     counts = []
     columns_of = tegrastats._Form.columns_of
-    monkeypatch.setattr(tegrastats._Form, "columns_of",
-                        lambda form, block, lines: counts.append(len(lines)) or columns_of(form, block, lines))
+    def counted(form, block, lines):
+        counts.append(len(lines))
+        return columns_of(form, block, lines)
+
+    monkeypatch.setattr(tegrastats._Form, "columns_of", counted)
     return counts
 
 

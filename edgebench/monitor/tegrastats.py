@@ -31,11 +31,9 @@ from pathlib import Path
 # character before the match instead.
 
 # Our own arrival stamp, written by TegrastatsRunner in front of every raw line.
-ARRIVAL_PATTERN = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?) "
-ARRIVAL_RE = re.compile(ARRIVAL_PATTERN)
+ARRIVAL_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?) ")
 # The stamp newer tegrastats (L4T R35+) prints itself, in the board's local time.
-BOARD_TIME_PATTERN = r"(\d\d)-(\d\d)-(\d{4}) (\d\d:\d\d:\d\d) "
-BOARD_TIME_RE = re.compile(BOARD_TIME_PATTERN)
+BOARD_TIME_RE = re.compile(r"(\d\d)-(\d\d)-(\d{4}) (\d\d:\d\d:\d\d) ")
 RAM_RE = re.compile(r"RAM (\d+)/(\d+)([kMG])B(?: ?\(lfb (\d+)x(\d+)([kMG])B\))?")
 SWAP_RE = re.compile(r"SWAP (\d+)/(\d+)([kMG])B ?\(cached (\d+)([kMG])B\)")
 IRAM_RE = re.compile(r"IRAM (\d+)/(\d+)kB ?\(lfb (\d+)kB\)")
@@ -468,28 +466,29 @@ class _Form:
     count digits) and its name digits are the layout's: it then reads as the layout does.
     """
 
-    def __init__(self, layout: _Layout, line: str, body: str):
+    def __init__(self, layout: _Layout, stamps: str, skeleton: str):
         import numpy as np
 
         self.layout = layout
-        prefix = line[: len(line) - len(body)]
-        pinned = [(run, len(digits), None) for run, digits in enumerate(DIGIT_RUN_RE.findall(prefix))]
-        self.columns = {}  # column -> (kind, run, fraction run or None, negative)
+        # (run index in the line, length, value or None): runs whose length, and value where
+        # given, every line of the form has.
+        pinned = [(i, len(digits), None) for i, digits in enumerate(DIGIT_RUN_RE.findall(stamps))]
+        self.columns = {}  # column -> (kind, run, fraction's run or None, negative)
         run = len(pinned)
-        for m, role in zip(SKELETON_NUMBER_RE.finditer(DIGIT_RUN_RE.sub("0", body)), layout.numbers):
+        for m, role in zip(SKELETON_NUMBER_RE.finditer(skeleton), layout.numbers):
             negative, fraction = m.group(1) == "-", m.group(2) is not None
             if isinstance(role, str):
-                pinned += [(run + i, len(digits), int(digits)) for i, digits in enumerate(DIGIT_RUN_RE.findall(role))]
+                digit_runs = DIGIT_RUN_RE.findall(role)
+                pinned += [(run + i, len(digits), int(digits)) for i, digits in enumerate(digit_runs)]
             else:
                 for column, kind in role.columns:
                     self.columns[column] = (kind, run, run + 1 if fraction else None, negative)
             run += 1 + fraction
-        # Runs (index within the line) with a fixed length, and the fixed value where known.
-        self.pinned_runs = np.array([run for run, _, _ in pinned], dtype=np.intp)
+        self.pinned_runs = np.array([i for i, _, _ in pinned], dtype=np.intp)
         self.pinned_lengths = np.array([length for _, length, _ in pinned], dtype=np.intp)
-        self.fixed_runs = np.array([run for run, _, value in pinned if value is not None], dtype=np.intp)
+        self.fixed_runs = np.array([i for i, _, value in pinned if value is not None], dtype=np.intp)
         self.fixed_values = np.array([value for _, _, value in pinned if value is not None], dtype=np.int64)
-        ours, board = _stamp_matches(line)
+        ours, board = _stamp_matches(stamps)
         self.ours = ours.span(1) if ours else None  # our stamp's (start, end) in the line
         # the (start, end) of the board time's month, day, year and clock
         self.board = [board.span(group) for group in (1, 2, 3, 4)] if board else None
@@ -497,16 +496,16 @@ class _Form:
     @staticmethod
     def make(layout: _Layout, line: str, body: str) -> _Form | None:
         """Return the form of a line of this layout, or None where its skeleton cannot tell it."""
-        prefix = line[: len(line) - len(body)]
+        stamps = line[: len(line) - len(body)]
         skeleton = DIGIT_RUN_RE.sub("0", body)
         # The skeleton must show the numbers NUMBER_RE finds (not so where a digit is not
         # ASCII), and an int column's number cannot have a fraction.
-        if not prefix.isascii() or SKELETON_NUMBER_RE.sub("#", skeleton) != NUMBER_RE.sub("#", body):
+        if not stamps.isascii() or SKELETON_NUMBER_RE.sub("#", skeleton) != NUMBER_RE.sub("#", body):
             return None
         for m, role in zip(SKELETON_NUMBER_RE.finditer(skeleton), layout.numbers):
             if m.group(2) and not isinstance(role, str) and any(kind == "int" for _, kind in role.columns):
                 return None
-        return _Form(layout, line, body)
+        return _Form(layout, stamps, skeleton)
 
     def matches(self, block: _Block, lines):
         """Return which of these lines of the block (of this form's skeleton) are of the form."""
@@ -518,7 +517,8 @@ class _Form:
         """Return the columns of these lines of the block, as parse_line gives them."""
         import numpy as np
 
-        n, first_run, line_starts, values = len(lines), block.first_run[lines], block.line_starts[lines], block.values
+        n, first_run, line_starts = len(lines), block.first_run[lines], block.line_starts[lines]
+        values = block.values
         ours = _stamp_texts(block.buf, line_starts, [self.ours]) if self.ours else None
         board = None
         if self.board:
@@ -771,48 +771,56 @@ class _LogReader:
         first_rows = [(positions[0], data) for positions, data in pieces]
         first_rows += zip(self.general_positions, self.general)
         first_rows.sort(key=lambda pair: pair[0])
-        order = dict.fromkeys(key for _, keys in first_rows for key in keys)
+        order = list(dict.fromkeys(key for _, keys in first_rows for key in keys))
         del first_rows
         if self.general:
             # The general parser's rows as one more piece, each column of one numeric type
             # (parse_line gives None for an empty value).
             general = numeric_columns(pd.DataFrame.from_records(self.general))
             self.general.clear()
-            pieces.append((np.array(self.general_positions), {key: general[key].to_numpy() for key in general}))
-            del general
+            columns = {key: general[key].to_numpy() for key in general}
+            pieces.append((np.array(self.general_positions), columns))
+            del general, columns
         cut = _cut_positions(np.concatenate(self.last_keys), self.runs)
         self.skipped += len(cut)
+        return _assemble(pieces, self.rows, cut, order)
 
-        # Each column is built once, in place, with the type pd.concat would give it, rather
-        # than by concatenating, sorting and dropping DataFrames (a copy of the log each).
-        kept = np.ones(self.rows, bool)
-        kept[cut] = False
-        new_position = np.cumsum(kept) - 1
-        count = int(new_position[-1]) + 1
-        columns = {key: [] for key in order}
-        for positions, data in pieces:
-            keep = kept[positions]
-            target = new_position[positions[keep]]
-            if len(target) and target[-1] - target[0] == len(target) - 1:
-                target = slice(target[0], target[-1] + 1)  # rows one after another: a plain copy
-            keep = None if keep.all() else keep
-            for key in data:
-                columns[key].append((len(positions), target, keep, data))
-        frame = {}
-        for key, having in columns.items():
-            arrays = [data.pop(key) for _, _, _, data in having]
-            if any(array.dtype == object for array in arrays):
-                dtype = object
-            elif sum(length for length, _, _, _ in having) < self.rows:
-                dtype = np.float64  # empty somewhere: NaN there
-            else:
-                dtype = np.result_type(*{array.dtype for array in arrays})
-            column = np.empty(count, dtype) if dtype == np.int64 else np.full(count, np.nan, dtype)
-            for (_, target, keep, _), array in zip(having, arrays):
-                column[target] = array if keep is None else array[keep]
-            frame[key] = column
-        pieces.clear()
-        return pd.DataFrame(frame)
+
+def _assemble(pieces: list[tuple], rows: int, cut, order: list[str]):
+    """Return the DataFrame of the pieces' rows, rows in order but the cut ones, columns in order."""
+    import numpy as np
+    import pandas as pd
+
+    # Each column is built once, in place, with the type pd.concat would give it, rather than
+    # by concatenating, sorting and dropping DataFrames (a copy of the whole log each).
+    kept = np.ones(rows, bool)
+    kept[cut] = False
+    new_position = np.cumsum(kept) - 1
+    count = int(new_position[-1]) + 1
+    columns = {key: [] for key in order}
+    for positions, data in pieces:
+        keep = kept[positions]
+        target = new_position[positions[keep]]
+        if len(target) and target[-1] - target[0] == len(target) - 1:
+            target = slice(target[0], target[-1] + 1)  # rows one after another: a plain copy
+        keep = None if keep.all() else keep
+        for key in data:
+            columns[key].append((len(positions), target, keep, data))
+    frame = {}
+    for key, having in columns.items():
+        arrays = [data.pop(key) for _, _, _, data in having]  # each piece's, let go when done
+        if any(array.dtype == object for array in arrays):
+            dtype = object
+        elif sum(length for length, _, _, _ in having) < rows:
+            dtype = np.float64  # empty somewhere: NaN there
+        else:
+            dtype = np.result_type(*{array.dtype for array in arrays})
+        column = np.empty(count, dtype) if dtype == np.int64 else np.full(count, np.nan, dtype)
+        for (_, target, keep, _), array in zip(having, arrays):
+            column[target] = array if keep is None else array[keep]
+        frame[key] = column
+    pieces.clear()
+    return pd.DataFrame(frame)
 
 
 def parse_log(path_or_lines, *, profile=None, power_method="total"):
