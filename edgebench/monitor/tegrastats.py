@@ -379,13 +379,13 @@ class _Block:
         import numpy as np
 
         self.errors = errors  # how a line's bytes decode, as the log was read
-        # A newline in front puts one before every line; zeros after the text keep the
+        # A newline in front puts one before every line; 16 zeros after the text keep the
         # 8-byte reads of _run_values inside the buffer.
-        buf = scratch.array("buf", len(data) + 10, np.uint8)
-        buf[0] = buf[-9] = 10
-        buf[1:-9] = np.frombuffer(data, np.uint8)
-        buf[-8:] = 0
-        text = buf[:-8]
+        buf = scratch.array("buf", len(data) + 18, np.uint8)
+        buf[0] = buf[-17] = 10
+        buf[1:-17] = np.frombuffer(data, np.uint8)
+        buf[-16:] = 0
+        text = buf[:-16]
         work = scratch.array("work", len(buf), np.uint8)
         is_digit = scratch.array("is_digit", len(buf), bool)
         np.less(np.subtract(buf, 48, out=work), 10, out=is_digit)  # uint8 wraps: b"0"-b"9" only
@@ -400,7 +400,7 @@ class _Block:
         self.first_run = np.searchsorted(starts, self.line_starts)  # each line's first digit run
         self.buf, self.starts, self.lengths, self.scratch = buf, starts, lengths, scratch
 
-        digits = is_digit[:-8]
+        digits = is_digit[: len(text)]
         keep = scratch.array("keep", len(text), bool)  # all but a run's second and later digits
         keep[0] = True
         np.logical_not(np.logical_and(digits[1:], digits[:-1], out=keep[1:]), out=keep[1:])
@@ -435,13 +435,24 @@ def _run_values(buf, starts, lengths, scratch):
     """Return the value of each digit run of buf (exact for runs of up to 8 digits)."""
     import numpy as np
 
-    # The 8 bytes from each run's start as one little-endian integer: first digit lowest.
-    words = np.ndarray((len(buf) - 7,), "<u8", buf, strides=(1,))
-    # (into a reused array; mode="clip" as only then take does not buffer its output)
-    x = np.take(words, starts, out=scratch.array("values", len(starts), np.uint64), mode="clip")
+    n = len(starts)
+    # The 8 bytes from each run's start as one little-endian integer (first digit lowest),
+    # put together from the two aligned words they overlap: a gather of unaligned 8-byte
+    # words takes numpy's slow path, twice as long.
+    words = buf[: len(buf) // 8 * 8].view("<u8")
+    word = scratch.array("word", n, np.intp)
+    x = np.take(words, np.right_shift(starts, 3, out=word), out=scratch.array("values", n, np.uint64), mode="clip")
+    word += 1
+    # (take into a reused array, with mode="clip" as only then it does not buffer its output)
+    high = np.take(words, word, out=scratch.array("high", n, np.uint64), mode="clip")
+    bits = np.left_shift(np.bitwise_and(starts, 7, out=word), 3, out=word).view(np.uint64)
+    x >>= bits
+    high <<= 56 - bits  # then by 8 more: 64 bits in all are more than a shift may take
+    high <<= 8
+    x |= high
     # Shifted up so that the run's digits fill the top bytes and zeros (leading 0s) the rest;
     # then the usual SWAR parse adds neighbours: digit pairs, then fours, then all eight.
-    shift = np.minimum(lengths, 8, out=scratch.array("shift", len(starts), np.intp))
+    shift = np.minimum(lengths, 8, out=scratch.array("shift", n, np.intp))
     shift -= 8
     shift *= -8
     x <<= shift.view(np.uint64)
@@ -555,7 +566,8 @@ def _stamp_texts(buf, line_starts, pieces):
     import numpy as np
 
     width = sum(len(piece) if isinstance(piece, bytes) else piece[1] - piece[0] for piece in pieces)
-    chars = np.empty((len(line_starts), width), np.uint8)
+    chars = np.empty((len(line_starts), width + 1), np.uint8)
+    chars[:, width] = 10
     at = 0
     for piece in pieces:
         if isinstance(piece, bytes):
@@ -567,7 +579,8 @@ def _stamp_texts(buf, line_starts, pieces):
             spans = np.ndarray((len(buf) - end + begin + 1, end - begin), np.uint8, buf, strides=(1, 1))
             chars[:, at: at + end - begin] = spans[line_starts + begin]
             at += end - begin
-    return chars.view(f"S{width}").ravel().astype(f"U{width}").astype(object)
+    # One string of them all, split: quicker than numpy's conversion to str objects.
+    return np.array(chars.tobytes().decode("ascii").split("\n")[:-1], dtype=object)
 
 
 def _cut_positions(last_keys, runs: list[int]):
@@ -815,7 +828,8 @@ def _assemble(pieces: list[tuple], rows: int, cut, order: list[str]):
             dtype = np.float64  # empty somewhere: NaN there
         else:
             dtype = np.result_type(*{array.dtype for array in arrays})
-        column = np.empty(count, dtype) if dtype == np.int64 else np.full(count, np.nan, dtype)
+        full = sum(length for length, _, _, _ in having) == rows  # every row gets a value
+        column = np.empty(count, dtype) if full else np.full(count, np.nan, dtype)
         for (_, target, keep, _), array in zip(having, arrays):
             column[target] = array if keep is None else array[keep]
         frame[key] = column
