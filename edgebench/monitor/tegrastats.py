@@ -406,12 +406,29 @@ class _Block:
         np.logical_not(np.logical_and(digits[1:], digits[:-1], out=keep[1:]), out=keep[1:])
         # Clearing a digit's low four bits makes it a 0.
         zeros = np.invert(np.multiply(digits, np.uint8(15), out=work[: len(text)]), out=work[: len(text)])
-        skeleton = np.bitwise_and(text, zeros, out=zeros)[keep]
-        self.skeletons = skeleton.tobytes().decode("utf-8", errors).split("\n")[1:-1]
-        self._values = None
+        # The lines' skeletons, each after a newline, and a newline at the end.
+        self.skeleton_bytes = np.bitwise_and(text, zeros, out=zeros)[keep]
+        self._skeletons = self._values = None
 
     def __len__(self) -> int:
-        return len(self.skeletons)
+        return len(self.newlines) - 1
+
+    @property
+    def skeletons(self) -> list[str]:
+        """Each line's skeleton."""
+        if self._skeletons is None:
+            self._skeletons = self.skeleton_bytes.tobytes().decode("utf-8", self.errors).split("\n")[1:-1]
+        return self._skeletons
+
+    def all_of(self, skeleton: bytes) -> bool:
+        """Return whether every line of the block has this skeleton."""
+        import numpy as np
+
+        row = len(skeleton) + 1
+        if len(self.skeleton_bytes) != len(self) * row + 1:
+            return False
+        lines = self.skeleton_bytes[1:].reshape(len(self), row)
+        return bool((lines == np.frombuffer(skeleton + b"\n", np.uint8)).all())
 
     def line(self, i) -> str:
         return self.buf[self.newlines[i] + 1: self.newlines[i + 1]].tobytes().decode("utf-8", self.errors)
@@ -661,6 +678,7 @@ class _LogReader:
         self.rejected: set[str] = set()  # shapes whose layout could not be learnt
         self.forms: list[_Form] = []
         self.form_ids: dict[str, int] = {}  # line skeleton -> index in forms
+        self.usual = (None, -1)  # the skeleton (bytes) and form of most lines of the last block
         self.pieces: list[tuple] = []  # (row positions, columns) read by a form from a block
         self.general: list[dict] = []  # rows read by the general parser
         self.general_positions: list[int] = []
@@ -680,7 +698,13 @@ class _LogReader:
 
         block = _Block(data, self.errors, self.scratch)
         n = len(block)
-        ids = np.fromiter(map(self.form_ids.get, block.skeletons, repeat(UNSEEN, n)), np.intp, n)
+        # Most blocks hold lines of one form only, mostly the last block's: one comparison.
+        usual_skeleton, usual_id = self.usual
+        uniform = usual_skeleton is not None and block.all_of(usual_skeleton)
+        if uniform:
+            ids = np.full(n, usual_id, np.intp)
+        else:
+            ids = np.fromiter(map(self.form_ids.get, block.skeletons, repeat(UNSEEN, n)), np.intp, n)
         ids[block.lines_with_long_runs()] = -1
         unseen = np.flatnonzero(ids == UNSEEN)
         if len(unseen):
@@ -701,6 +725,9 @@ class _LogReader:
         fast = np.flatnonzero(ids >= 0)
         order = fast[np.argsort(ids[fast], kind="stable")]
         form_ids, begins = np.unique(ids[order], return_index=True)
+        if not uniform and len(form_ids):
+            most = np.argmax(np.diff(begins, append=len(order)))
+            self.usual = (block.skeletons[order[begins[most]]].encode("utf-8", self.errors), form_ids[most])
         groups = []
         for form_id, lines in zip(form_ids, np.split(order, begins[1:])):
             form = self.forms[form_id]
