@@ -1,10 +1,12 @@
-"""Parser throughput on a synthetic TX2 hw.log (goal: >= 100k lines/s in pure Python).
+"""Parser throughput on a synthetic TX2 hw.log (goal: parse_log >= 100k lines/s of CPU time).
 
 Writes N lines shaped like the runner's hw.log on a TX2 (our ISO arrival stamp, then a
 tegrastats line with the L4T R32 field set and values that vary line by line; the set of
-offline cores changes every 50,000 lines; one line in 10,000 cut off), then times parse_log() end to end: reading, parsing, building the DataFrame
-and adding power_total_mw. Prints lines/s by wall clock and by this process's CPU time (the
-second is the fairer figure on a shared machine).
+offline cores changes every 50,000 lines; one line in 10,000 cut off). Times parse_line()
+alone, line by line, then parse_log() end to end: reading the file, parsing, building the
+DataFrame and adding power_total_mw. Prints lines/s by wall clock and by this process's CPU
+time (the second is the fairer figure on a shared machine), a yardstick of the machine's
+speed and the process's peak memory.
 
     python bench/tegrastats_parse.py [--lines 1000000] [--seed 0]
 """

@@ -364,11 +364,78 @@ def test_layouts_are_learnt_once_not_per_line(monkeypatch):
     assert len(calls) < 200
 
 
-def test_rows_converted_in_chunks_keep_their_order(monkeypatch):
-    monkeypatch.setattr(tegrastats, "CHUNK_ROWS", 7)
+def test_rows_read_in_blocks_keep_their_order(monkeypatch):
+    monkeypatch.setattr(tegrastats, "BLOCK_LINES", 7)
     rng = random.Random(5)
-    # two layouts of one TX2 (with and without SWAP) interleaved across chunk boundaries
+    # two layouts of one TX2 (with and without SWAP) interleaved across block boundaries
     lines = variants(LINES[1], 30, rng) + variants(LINES[2], 9, rng) + variants(LINES[1], 20, rng)
     fast, skipped = parse_log(lines)
     assert skipped == 0
     pd.testing.assert_frame_equal(fast.drop(columns="power_total_mw"), general_frame(lines))
+
+
+def awkward_log(rng):
+    """Return lines that exercise the block reader: layout changes, odd lines, odd numbers."""
+    def stamped(lines, minute):
+        return [f"2026-11-26T13:{minute:02d}:{k % 60:02d}.{k:03d}+00:00 {line}" for k, line in enumerate(lines)]
+
+    tx2 = stamped(variants(LINES[1], 25, rng), 0)
+    tx2[5] = tx2[5][:90]  # garbage: cut inside the CPU list
+    tx2[9] = re.sub(r"RAM \d+", "RAM 123456789", tx2[9])  # longer than the fast path reads
+    tx2[14] = "  " + tx2[14] + "\t"  # blanks around a line
+    tx2[17] = tx2[17].replace("VDD_4V0_WIFI", "VDD_5V0_WIFI")  # same skeleton, another rail
+    tx2[21] = "2" + tx2[21]  # same skeleton, but a 5-digit year is no stamp: garbage
+    lines = tx2 + stamped(variants(LINES[2], 8, rng), 1)  # another layout (SWAP) mid-block
+    lines += ["", "   ", "# stderr 2026-11-26T13:01:30.000+00:00 tegrastats: warning"]
+    lines += stamped(variants(LINES[1], 12, rng), 2)
+    lines += ["# restart 2026-11-26T13:03:00.000+00:00"]
+    lines += stamped(variants(LINES[5], 15, rng), 3)  # AGX Xavier: cores off
+    lines += ["# restart 2026-11-26T13:04:00.000+00:00"]
+    lines += variants(LINES[6], 6, rng) + stamped(variants(LINES[6], 6, rng), 4)  # board's own stamp
+    return lines
+
+
+def count_fast_rows(monkeypatch):
+    """Return a list that gets the number of rows of each block read by the fast path."""
+    counts = []
+    columns_of = tegrastats._Form.columns_of
+    def counted(form, block, lines):
+        counts.append(len(lines))
+        return columns_of(form, block, lines)
+
+    monkeypatch.setattr(tegrastats._Form, "columns_of", counted)
+    return counts
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("block_bytes", [1 << 20, 1000])
+def test_fast_path_and_general_parser_agree_across_blocks(tmp_path, monkeypatch, block_bytes, newline):
+    # A 1000-byte block holds one or two lines, so lines start and end at every position
+    # relative to a block's edges, and some lines are longer than a block.
+    monkeypatch.setattr(tegrastats, "BLOCK_BYTES", block_bytes)
+    lines = awkward_log(random.Random(block_bytes + len(newline)))
+    log = tmp_path / "hw.log"
+    log.write_bytes(newline.join(lines).encode() + b"\n")
+    fast_rows = count_fast_rows(monkeypatch)
+    fast, skipped = parse_log(log, profile="tx2")
+    monkeypatch.setattr(tegrastats, "MAX_LAYOUTS", 0)  # nothing learnt: every line parsed by name
+    general, general_skipped = parse_log(log, profile="tx2")
+    pd.testing.assert_frame_equal(fast, general, check_exact=True)
+    assert skipped == general_skipped == 2  # the cut line, the line with a 5-digit year
+    assert sum(fast_rows) > 0.9 * len(fast)  # else this compared the general parser with itself
+    assert fast["ram_used_mb"].max() == 123456789
+    assert fast["power_vdd_5v0_wifi_mw"].notna().sum() == 1
+    assert fast["timestamp"].iloc[-7] == "2024-11-15T08:38:09"  # the board's stamp alone
+
+
+def test_fast_path_and_general_parser_agree_on_lines_in_small_blocks(monkeypatch):
+    monkeypatch.setattr(tegrastats, "BLOCK_LINES", 3)
+    lines = awkward_log(random.Random(2))
+    lines.insert(20, LINES[1] + "\n" + LINES[2])  # an item holding two lines is one odd line
+    fast_rows = count_fast_rows(monkeypatch)
+    fast, skipped = parse_log(lines)
+    monkeypatch.setattr(tegrastats, "MAX_LAYOUTS", 0)
+    general, general_skipped = parse_log(lines)
+    pd.testing.assert_frame_equal(fast, general, check_exact=True)
+    assert skipped == general_skipped == 3
+    assert sum(fast_rows) > 0.9 * len(fast)
