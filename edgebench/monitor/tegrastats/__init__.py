@@ -1,0 +1,13 @@
+"""tegrastats: parse its lines into hw.csv columns, and run it beside a training job.
+
+- fields.py: parse_line(), the parser of one line, every field found by name;
+- log.py: parse_log(), whole logs read a block at a time, and `edgebench parse-tegrastats`;
+- runner.py: TegrastatsRunner, tegrastats beside a training job writing the hw.log.
+"""
+
+from edgebench.monitor.tegrastats.fields import looks_complete, parse_line, split_stamps
+from edgebench.monitor.tegrastats.log import cli, numeric_columns, parse_log
+from edgebench.monitor.tegrastats.runner import TegrastatsRunner, utc_stamp
+
+__all__ = ["TegrastatsRunner", "cli", "looks_complete", "numeric_columns", "parse_line", "parse_log",
+           "split_stamps", "utc_stamp"]
