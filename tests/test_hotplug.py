@@ -42,13 +42,20 @@ def test_restores_when_the_training_raises(tx2_cpus):
     assert core_states(tx2_cpus) == before
 
 
-class BusyCore5(HotplugCores):
-    """The kernel refusing to take cpu5 down, as it does with EBUSY for a core it needs."""
+def refusing(core: str, state: str, error: OSError):
+    """Return HotplugCores on a kernel that refuses to set `core`/online to `state`."""
 
-    def write_state(self, path, state):
-        if path.parent.name == "cpu5" and state == "0":
-            raise OSError(errno.EBUSY, "Device or resource busy")
-        super().write_state(path, state)
+    class Refusing(HotplugCores):
+        def write_state(self, path, value):
+            if path.parent.name == core and value == state:
+                raise error
+            super().write_state(path, value)
+
+    return Refusing
+
+
+# The kernel refuses to take cpu5 down, as it does with EBUSY for a core it needs.
+BusyCore5 = refusing("cpu5", "0", OSError(errno.EBUSY, "Device or resource busy"))
 
 
 def test_a_failed_write_midway_undoes_the_earlier_ones(tx2_cpus):
@@ -80,13 +87,8 @@ def test_not_writable_needs_root(tx2_cpus):
         HotplugCores({0}, tx2_cpus).__enter__()
 
 
-class StuckOffline3(HotplugCores):
-    """cpu3 goes down but the kernel will not bring it back up."""
-
-    def write_state(self, path, state):
-        if path.parent.name == "cpu3" and state == "1":
-            raise OSError(errno.EIO, "Input/output error")
-        super().write_state(path, state)
+# cpu3 goes down but the kernel will not bring it back up.
+StuckOffline3 = refusing("cpu3", "1", OSError(errno.EIO, "Input/output error"))
 
 
 def test_a_failed_restore_is_reported_not_hidden(tx2_cpus):
