@@ -25,18 +25,19 @@ DRIVER = textwrap.dedent("""
     from edgebench.hwconfig import load_profile, resolve
     from edgebench.train import runner
 
-    base, epochs, cut = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "cut"
-    logs.setup(str(base / f"train-{epochs}-{sys.argv[3]}.log"))
+    prepared, work = Path(sys.argv[1]), Path(sys.argv[2])
+    epochs, cut = int(sys.argv[3]), sys.argv[4] == "cut"
+    logs.setup(str(work / f"train-{epochs}-{sys.argv[4]}.log"))
     if cut:
         runner.publish = lambda spec, state: os._exit(137)  # dies where a power cut could strike
     profile = load_profile("demo")
     spec = runner.RunSpec(
         framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
-        prepared_dir=base / "prepared", input_size=32,
+        prepared_dir=prepared, input_size=32,
         training={"epochs": epochs, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
                   "weight_decay": 5e-4, "seed": 0, "augment": False},
-        outputs={key: str(base / "run" / name) for key, name in runner.OUTPUT_FILES.items()},
-        state_dir=base / "state", profile=profile, lock_dir=base)
+        outputs={key: str(work / "run" / name) for key, name in runner.OUTPUT_FILES.items()},
+        state_dir=work / "state", profile=profile, lock_dir=work)
     runner.run(spec)
 """)
 
@@ -48,43 +49,42 @@ def prepared(tmp_path_factory):
     generate_demo_tree(root, seed=3, train_per_class=2, val_per_class=1, distractor_classes=0, traps=False)
     write_manifest(root, base / "manifest.csv")
     prepare(root, base / "manifest.csv", 32, base / "prepared")
-    return base
+    return base / "prepared"
 
 
-def run_child(base, epochs, mode):
+def run_child(prepared, work, epochs, mode):
+    """Run (mode "resume") or cut (mode "cut") one LeNet run in work/ on the prepared data."""
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-c", DRIVER, str(base), str(epochs), mode], env=env,
+    return subprocess.run([sys.executable, "-c", DRIVER, str(prepared), str(work), str(epochs), mode], env=env,
                           capture_output=True, text=True, timeout=600)
 
 
-def test_cut_after_the_last_epoch_publishes_without_training_again(prepared):
-    cut = run_child(prepared, 2, "cut")
+def test_cut_after_the_last_epoch_publishes_without_training_again(prepared, tmp_path):
+    cut = run_child(prepared, tmp_path, 2, "cut")
     assert cut.returncode == 137, cut.stderr[-3000:]
-    checkpoint = load_checkpoint(prepared / "state")
+    checkpoint = load_checkpoint(tmp_path / "state")
     assert [row["epoch"] for row in checkpoint["epochs"]] == [0, 1]
     assert checkpoint["backend_state"] is None and checkpoint["weights_sha256"] is None
-    assert not (prepared / "run").exists()
+    assert not (tmp_path / "run").exists()
 
-    resumed = run_child(prepared, 2, "resume")
+    resumed = run_child(prepared, tmp_path, 2, "resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    log = (prepared / "train-2-resume.log").read_text()
+    log = (tmp_path / "train-2-resume.log").read_text()
     assert "resuming at epoch 2" in log and "train batch" not in log  # nothing trained twice
-    summary = json.loads((prepared / "run" / "run.json").read_text())
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
     assert summary["status"] == "done" and [a["resumed_at_epoch"] for a in summary["attempts"]] == [0, 2]
-    epochs = pd.read_csv(prepared / "run" / "epochs.csv")
+    epochs = pd.read_csv(tmp_path / "run" / "epochs.csv")
     assert epochs["train_loss"].tolist() == [row["train_loss"] for row in checkpoint["epochs"]]
-    assert not (prepared / "state").exists()  # published, so the state directory is cleaned
+    assert not (tmp_path / "state").exists()  # published, so the state directory is cleaned
 
 
-def test_raising_the_epochs_over_a_weightless_checkpoint_starts_over(prepared):
-    # The previous test's run is published; cut a fresh 1-epoch run, then ask for 2 epochs.
-    for path in (prepared / "run").iterdir():
-        path.unlink()
-    assert run_child(prepared, 1, "cut").returncode == 137
-    assert load_checkpoint(prepared / "state")["backend_state"] is None
-    resumed = run_child(prepared, 2, "resume")
+def test_raising_the_epochs_over_a_weightless_checkpoint_starts_over(prepared, tmp_path):
+    # A 1-epoch run cut before publishing, then asked for 2 epochs.
+    assert run_child(prepared, tmp_path, 1, "cut").returncode == 137
+    assert load_checkpoint(tmp_path / "state")["backend_state"] is None
+    resumed = run_child(prepared, tmp_path, 2, "resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    log = (prepared / "train-2-resume.log").read_text()
+    log = (tmp_path / "train-2-resume.log").read_text()
     assert "holds no weights to continue past epoch 0; starting over" in log
-    summary = json.loads((prepared / "run" / "run.json").read_text())
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
     assert summary["epochs_done"] == 2 and summary["attempts"][-1]["resumed_at_epoch"] == 0
