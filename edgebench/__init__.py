@@ -1,3 +1,5 @@
 """edgebench: measure CNN training (PyTorch vs MXNet) on edge boards."""
 
+from __future__ import annotations
+
 __version__ = "0.1.0"

@@ -4,6 +4,8 @@ Temporary files and directories are siblings of their target, so the final renam
 one file system and is atomic; file data is synced before the rename reaches the disk.
 """
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os

@@ -7,6 +7,7 @@ import sys
 # returns an exit code; modules are imported only when their subcommand runs, so a quick
 # command never pays for importing torch or mxnet.
 SUBCOMMANDS = {
+    "check": ("edgebench.check", "cli", "what this board is and which configured runs it can do, and why not"),
     "status": ("edgebench.status", "cli", "what a target still needs, with the time left and a finish estimate"),
     "parse-tegrastats": ("edgebench.monitor.tegrastats", "cli", "parse a tegrastats log into hw.csv columns"),
     "rank": ("edgebench.analysis.ranking", "cli", "rank frameworks from one per-configuration table"),

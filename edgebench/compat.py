@@ -1,5 +1,7 @@
 """Import shims for retired dependencies, kept in one place."""
 
+from __future__ import annotations
+
 import numpy
 
 

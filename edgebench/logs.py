@@ -1,5 +1,7 @@
 """Logging for workflow jobs: one log file per job (Snakemake's `log:`), also echoed to stderr."""
 
+from __future__ import annotations
+
 import logging
 import sys
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 import yaml
 
 from edgebench import workflow_config as wc
+from edgebench.interpreters import board_environment, interpreter_path
 from edgebench.train.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +69,8 @@ def run_status(config: dict, workdir: Path, framework: str, model: str, hwcfg: s
             detail = "config changed since: Snakemake will rerun it" if outdated else ""
             state = "outdated" if outdated else "done"
             return RunStatus(**keys, state=state, epochs_done=len(times), epochs=epochs, epoch_times=times, detail=detail)
-        return RunStatus(**keys, state="failed", epochs_done=len(times), epochs=epochs, epoch_times=times,
+        state = "refused" if summary.get("status") == "refused" else "failed"
+        return RunStatus(**keys, state=state, epochs_done=len(times), epochs=epochs, epoch_times=times,
                          detail=summary.get("reason") or "")
     checkpoint = load_checkpoint(workdir / STATE_DIR.format(**keys))
     if checkpoint:
@@ -130,11 +131,11 @@ def calibrate_epoch_seconds(config: dict, workdir: Path, status: RunStatus, step
         if (prepared / "train_y.npy").exists() else n_classes * subset["train_per_class"]
     val_images = n_classes * subset["val_per_class"]
     batch = int(config["training"]["batch_size"])
-    command = [sys.executable, "-m", "edgebench.train.calibrate", "--framework", status.framework, "--model",
+    command = [interpreter_path(config, status.framework), "-m", "edgebench.train.calibrate", "--framework", status.framework, "--model",
                status.model, "--size", str(size), "--classes", str(n_classes), "--batch", str(batch),
                "--steps", str(steps), "--hwconfig", json.dumps(config["hwconfigs"][status.hwcfg]),
                "--hwcfg-name", status.hwcfg, "--profile", str(config["device_profile"])]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=board_environment()).stdout
     seconds_per_batch = float(out.strip().splitlines()[-1])
     # Validation batches cost roughly a third of a training step (forward only).
     return seconds_per_batch * (math.ceil(train_images / batch) + math.ceil(val_images / batch) / 3)
@@ -155,16 +156,17 @@ def collect(config: dict, workdir: Path, hwcfgs: list[str]) -> list[RunStatus]:
     """Return the status of every run the configurations need, in workflow order."""
     statuses = []
     for hwcfg in hwcfgs:
+        refusal = None
         try:
-            wc.runnable_config(config, hwcfg)
-            refusal = None
-        except ValueError as error:  # HardwareConfigError: the workflow will refuse these runs
+            if config["host_checks"] == "here":  # else each node decides for itself (a cluster)
+                wc.runnable_config(config, hwcfg)
+        except ValueError as error:  # HardwareConfigError, InterpreterError: the workflow will refuse these runs
             refusal = str(error)
         for fw in config["frameworks"]:
             for model in config["models"]:
                 for rep in range(config["repetitions"]):
                     status = run_status(config, workdir, fw, model, hwcfg, rep)
-                    if refusal and status.state not in ("done", "failed"):
+                    if refusal and status.state not in ("done", "failed", "refused"):
                         status.state, status.detail, status.remaining_s = "refused", refusal, 0.0
                     statuses.append(status)
     return statuses

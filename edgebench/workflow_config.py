@@ -21,9 +21,13 @@ def hardware_config(config: dict, name: str) -> HardwareConfig:
 
 
 def runnable_config(config: dict, name: str) -> HardwareConfig:
-    """Return configuration `name` resolved, or raise HardwareConfigError if this host cannot run it."""
+    """Return configuration `name` resolved, or raise HardwareConfigError if this host cannot run it
+    (a core or the GPU missing, a framework's interpreter missing or without its framework)."""
+    from edgebench.interpreters import check_interpreters
+
     cfg = hardware_config(config, name)
     check_host(cfg)
+    check_interpreters(config)
     return cfg
 
 

@@ -11,6 +11,16 @@ RUN_DIR = "results/runs/{framework}/{model}/{hwcfg}/rep{rep}"
 STATE_DIR = "results/state/{framework}/{model}/{hwcfg}/rep{rep}"
 
 
+# Whether this Snakemake process checks the host: yes where it runs the training itself. On a
+# cluster the submit host is not the board (no GPU, other cores): each run checks its node and
+# records a refusal instead (edgebench/train/runner.py). A dry run cannot tell which executor
+# was meant, hence the config key, which the Slurm profile sets.
+def host_checks_here():
+    """Return whether this process refuses, when building the DAG, what this host cannot run."""
+    # Evaluated in input functions: only then is the executor known (a real cluster run is not local).
+    return config["host_checks"] == "here" and workflow.local_exec and workflow.is_main_process
+
+
 onstart:
     # Snakemake's rate limiter would make it re-plan many times a second beside measured runs.
     drop_local_rate_limit(workflow)

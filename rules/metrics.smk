@@ -3,7 +3,8 @@
 
 def table_inputs(wildcards):
     """Return the runs a configuration table summarises, refusing configs this host cannot run."""
-    wc.runnable_config(config, wildcards.hwcfg)
+    if host_checks_here():
+        wc.runnable_config(config, wildcards.hwcfg)
     runs = runs_of(wildcards.hwcfg)
     return {
         "epochs": [f"{run}/epochs.csv" for run in runs],

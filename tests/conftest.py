@@ -13,7 +13,16 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 # Top-level entries of a checkout that are not the workflow (environment, outputs, history).
-NOT_WORKFLOW = {".git", ".venv", "results", "data", ".snakemake", ".pytest_cache"}
+NOT_WORKFLOW = {".git", "results", "data", ".snakemake", ".pytest_cache"}  # and every .venv*
+
+def board_python(framework: str) -> str:
+    """Return the framework's interpreter as config.yaml's default names it (the venv `make` creates)."""
+    from edgebench.interpreters import interpreter_path
+
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    default = schema["properties"]["interpreters"]["properties"][framework]["default"]
+    return interpreter_path({"interpreters": {framework: str(REPO / default)}}, framework)
+
 
 # The smallest demo that exercises every stage: 10 classes x 8 train / 4 val images at 64 px.
 TINY = {
@@ -30,6 +39,8 @@ TINY = {
     "training": {"epochs": 1},
     "hwconfigs": {"cpu_cfg1": {"cores": ["core0"]}, "gpu_cfg1": {"cores": ["core0"], "gpu": True}},
     "run_hwconfigs": ["cpu_cfg1"],
+    # The repository's own framework environments (a checkout copy has none of its own).
+    "interpreters": {fw: board_python(fw) for fw in ("pytorch", "mxnet")},
 }
 
 
@@ -49,7 +60,8 @@ def copy_checkout(destination: Path) -> Path:
     """Return a copy of the workflow's files, so tests may edit code without touching the repository."""
     def ignore(directory, names):
         top = Path(directory) == REPO
-        return [n for n in names if n == "__pycache__" or n.endswith(".egg-info") or (top and n in NOT_WORKFLOW)]
+        return [n for n in names if n == "__pycache__" or n.endswith(".egg-info")
+                or (top and (n in NOT_WORKFLOW or n.startswith(".venv")))]
 
     shutil.copytree(REPO, destination, ignore=ignore)
     return destination

@@ -1,6 +1,8 @@
 """The real workflow end to end: Snakemake subprocess, demo data, both frameworks, real training."""
 
+import importlib.util
 import json
+import subprocess
 
 import pandas as pd
 import pytest
@@ -60,6 +62,28 @@ def test_each_run_has_its_files_and_provenance(demo):
             assert (demo.workdir / f"results/figures/runs/{fw}_{model}_cpu_cfg1_rep0.png").stat().st_size > 0
     assert (demo.workdir / "results/figures/cpu_cfg1_summary.png").stat().st_size > 0
     assert not (demo.workdir / "results/state").exists() or not any((demo.workdir / "results/state").rglob("*.csv"))
+
+
+def test_each_framework_trained_in_its_own_interpreter(demo):
+    versions = {}
+    for fw, python in TINY["interpreters"].items():
+        out = subprocess.run([python, "-c", "import platform, numpy; print(platform.python_version(), numpy.__version__)"],
+                             check=True, capture_output=True, text=True).stdout.split()
+        versions[fw] = {"python": out[0], "numpy": out[1]}
+        for model in TINY["models"]:
+            provenance = json.loads((demo.workdir / f"results/runs/{fw}/{model}/cpu_cfg1/rep0/run.json").read_text())[
+                "provenance"]
+            assert provenance["interpreter"]["executable"] == python
+            assert provenance["python"] == versions[fw]["python"] and provenance["numpy"] == versions[fw]["numpy"]
+            assert provenance["device"]["device"] == "cpu"
+    # MXNet holds its own environment at numpy < 2; nothing else is held back with it.
+    assert versions["mxnet"]["numpy"].startswith("1.") and versions["pytorch"]["numpy"].startswith("2.")
+
+
+def test_the_workflow_environment_has_no_framework():
+    # Snakemake's side plans and analyses; it never imports, nor even has, a framework.
+    assert importlib.util.find_spec("torch") is None and importlib.util.find_spec("mxnet") is None
+    assert importlib.util.find_spec("snakemake") is not None
 
 
 def test_the_scheduler_plans_when_jobs_end_not_on_a_clock(demo):

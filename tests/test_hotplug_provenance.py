@@ -1,6 +1,7 @@
 """Provenance against a fake root tree of a TX2 (device-tree model, nv_tegra_release, cpufreq
 governors, online list) and a fake nvpmodel on PATH; and against this machine itself."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from edgebench.hwconfig.provenance import collect_provenance, parse_cpu_list
+from edgebench.interpreters import board_environment
 from fakes.sysfs import make_cpu_tree
+from tests.conftest import board_python
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -46,11 +49,22 @@ def test_this_host_and_its_checkout(tmp_path):
     prov = collect_provenance(root=tmp_path)  # an empty tree: nothing Jetson about it
     assert prov["device_model"] is None and prov["l4t_release"] is None and prov["online_cores"] is None
     assert prov["hostname"] and prov["python"]
-    assert prov["torch"] and prov["torch"].split(".")[0].isdigit()
-    assert prov["mxnet"] == "1.9.1"
+    assert prov["torch"] is None and prov["mxnet"] is None  # the workflow side's environment has neither
     checkout = Path(__file__).parents[1]
     expected = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert prov["git_commit"] == (expected.stdout.strip() or None)
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "mxnet"])
+def test_versions_come_from_the_interpreter_that_trains(framework):
+    code = "import json; from edgebench.hwconfig.provenance import collect_provenance; print(json.dumps(collect_provenance()))"
+    out = subprocess.run([board_python(framework), "-c", code], check=True, capture_output=True, text=True,
+                         env=board_environment()).stdout
+    prov = json.loads(out.strip().splitlines()[-1])
+    if framework == "pytorch":
+        assert prov["torch"].split(".")[0].isdigit() and prov["mxnet"] is None
+    else:
+        assert prov["mxnet"] == "1.9.1" and prov["torch"] is None
 
 
 def test_not_a_git_checkout(tmp_path):

@@ -3,13 +3,14 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from edgebench.hwconfig import HardwareConfigError, check_host, load_profile, resolve
 from edgebench.hwconfig.apply import thread_environment
 from edgebench.hwconfig.resolve import host_cores, host_has_gpu
+from edgebench.interpreters import board_environment
+from tests.conftest import board_python
 
 
 def test_demo_profile_maps_two_cores():
@@ -57,21 +58,28 @@ def test_cpu_config_hides_gpu_and_sizes_threads():
     assert env["OMP_NUM_THREADS"] == "1" and env["CUDA_VISIBLE_DEVICES"] == ""
 
 
+# After entering the config, each framework's own interpreter reports what it will compute with.
+THREADS_SEEN = {
+    "pytorch": "import torch\nseen = {'threads': torch.get_num_threads(), 'gpu': torch.cuda.is_available()}",
+    # MXNet has no call that reports its pool sizes: it reads these variables at import.
+    "mxnet": "from edgebench.compat import import_mxnet\nmx = import_mxnet()\n"
+             "seen = {'threads': int(os.environ['MXNET_CPU_WORKER_NTHREADS']), 'gpu': mx.context.num_gpus() > 0}",
+}
+
+
 @pytest.mark.skipif(len(host_cores()) < 2 or 1 not in host_cores(), reason="needs core 1")
-def test_enter_pins_a_real_process_and_both_frameworks_thread_counts():
-    # A child process enters the config exactly as a training run does, then imports both frameworks.
-    code = """
+@pytest.mark.parametrize("framework", sorted(THREADS_SEEN))
+def test_enter_pins_a_real_process_in_the_frameworks_own_interpreter(framework):
+    # A child process enters the config exactly as a training run does, then imports its framework.
+    code = f"""
 import json, os
 from edgebench.hwconfig import load_profile, resolve
 from edgebench.hwconfig.apply import enter
-enter(resolve("cpu_cfg2", {"cores": ["core1"]}, load_profile("demo")))
-import torch
-from edgebench.compat import import_mxnet
-mx = import_mxnet()
-print(json.dumps({"affinity": sorted(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
-                  "omp": os.environ["OMP_NUM_THREADS"], "cuda_visible": torch.cuda.is_available()}))
+enter(resolve("cpu_cfg2", {{"cores": ["core1"]}}, load_profile("demo")))
+{THREADS_SEEN[framework]}
+print(json.dumps({{"affinity": sorted(os.sched_getaffinity(0)), "omp": os.environ["OMP_NUM_THREADS"], **seen}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    out = subprocess.run([board_python(framework), "-c", code], check=True, capture_output=True, text=True,
+                         env=board_environment())
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"affinity": [1], "torch_threads": 1, "omp": "1", "cuda_visible": False}
+    assert result == {"affinity": [1], "omp": "1", "threads": 1, "gpu": False}

@@ -7,7 +7,6 @@ before publishing; the second child, the same run, publishes without training ag
 
 import json
 import subprocess
-import sys
 import textwrap
 
 import pandas as pd
@@ -16,27 +15,27 @@ import pytest
 from edgebench.data.demo import generate_demo_tree
 from edgebench.data.prepare import prepare
 from edgebench.train.checkpoint import load_checkpoint
-from tests.conftest import REPO, write_manifest
+from tests.conftest import REPO, board_python, write_manifest
 
 DRIVER = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
     from edgebench import logs
     from edgebench.hwconfig import load_profile, resolve
-    from edgebench.train import runner
+    from edgebench.train import runner, spec as run_spec, summary
 
     prepared, work = Path(sys.argv[1]), Path(sys.argv[2])
     epochs, cut = int(sys.argv[3]), sys.argv[4] == "cut"
     logs.setup(str(work / f"train-{epochs}-{sys.argv[4]}.log"))
     if cut:
-        runner.publish = lambda spec, state: os._exit(137)  # dies where a power cut could strike
+        summary.publish = lambda spec, state: os._exit(137)  # dies where a power cut could strike
     profile = load_profile("demo")
-    spec = runner.RunSpec(
+    spec = run_spec.RunSpec(
         framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
         prepared_dir=prepared, input_size=32,
         training={"epochs": epochs, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
                   "weight_decay": 5e-4, "seed": 0, "augment": False},
-        outputs={key: str(work / "run" / name) for key, name in runner.OUTPUT_FILES.items()},
+        outputs={key: str(work / "run" / name) for key, name in run_spec.OUTPUT_FILES.items()},
         state_dir=work / "state", profile=profile, lock_dir=work)
     runner.run(spec)
 """)
@@ -55,7 +54,7 @@ def prepared(tmp_path_factory):
 def run_child(prepared, work, epochs, mode):
     """Run (mode "resume") or cut (mode "cut") one LeNet run in work/ on the prepared data."""
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-c", DRIVER, str(prepared), str(work), str(epochs), mode], env=env,
+    return subprocess.run([board_python("pytorch"), "-c", DRIVER, str(prepared), str(work), str(epochs), mode], env=env,
                           capture_output=True, text=True, timeout=600)
 
 

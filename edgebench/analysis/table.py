@@ -71,9 +71,9 @@ def run_values(summary: dict, epochs: pd.DataFrame) -> dict:
 
 
 def cell_status(summaries: list[dict]) -> str:
-    """Return the status of a cell: done, failed: <reason>, or mixed: ... across repetitions."""
-    statuses = sorted({s.get("status", "unknown") if s.get("status") != "failed" else
-                       f"failed: {s.get('reason') or 'no reason recorded'}" for s in summaries})
+    """Return the status of a cell: done, failed: <reason>, refused: <reason>, or mixed: ... across repetitions."""
+    statuses = sorted({s.get("status", "unknown") if s.get("status") not in ("failed", "refused") else
+                       f"{s['status']}: {s.get('reason') or 'no reason recorded'}" for s in summaries})
     return statuses[0] if len(statuses) == 1 else "mixed: " + "; ".join(statuses)
 
 

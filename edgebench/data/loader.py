@@ -5,6 +5,8 @@ or the process, so PyTorch and MXNet see the same samples in the same order with
 augmentation. Batches are plain numpy arrays; each framework wraps them itself.
 """
 
+from __future__ import annotations
+
 import json
 from pathlib import Path
 

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from edgebench.atomic import write_json_atomic, write_text_atomic
 from edgebench.data.demo import THESIS_WNIDS
@@ -157,7 +156,14 @@ def _split_report(split, stats, k, files, chosen, mean, std):
     if subset.size:
         report["subset"]["mean_minus_population_mean"] = float(subset.mean() - mean)
         report["subset"]["mean_diff_in_population_std"] = float((subset.mean() - mean) / std) if std else 0.0
+        try:  # scipy is not among the board side's needs (a board may prepare its own subset)
+            from scipy import stats as scipy_stats
+        except ImportError as error:
+            scipy_stats, missing = None, f"scipy not installed: {error}"
         for name, other in (("candidates", candidates), ("eligible_candidates", eligible)):
+            if scipy_stats is None:
+                report[f"ks_vs_{name}"] = {"statistic": None, "pvalue": None, "unavailable": missing}
+                continue
             ks = scipy_stats.ks_2samp(subset, other)
             report[f"ks_vs_{name}"] = {"statistic": float(ks.statistic), "pvalue": float(ks.pvalue)}
     for wnid, (_, sizes) in files.items():

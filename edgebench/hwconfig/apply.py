@@ -1,5 +1,7 @@
 """Put the current process into a hardware configuration: core affinity, threads, GPU visibility."""
 
+from __future__ import annotations
+
 import os
 
 from edgebench.hwconfig.resolve import HardwareConfig

@@ -1,5 +1,7 @@
 """Device profiles: the named core groups, GPU and power rails of a board (resources/profiles)."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 import yaml

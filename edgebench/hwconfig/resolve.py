@@ -1,5 +1,7 @@
 """Hardware configurations: from config.yaml's core groups to concrete cores, checked on this host."""
 
+from __future__ import annotations
+
 import glob
 import os
 from dataclasses import dataclass

@@ -5,6 +5,8 @@ images of each other (``diff`` shows only framework differences). Parameters car
 state_dict names in both frameworks, so one numpy dict of weights fits either model.
 """
 
+from __future__ import annotations
+
 import importlib
 import pathlib
 

@@ -7,6 +7,8 @@ weights as (out, in, kh, kw) and dense weights as (out, in), and both flatten NC
 C, H, W order, so no array is transposed.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from edgebench.compat import import_mxnet

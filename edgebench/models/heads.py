@@ -5,6 +5,8 @@ arguments; one definition then serves both frameworks and both models, and the l
 (hence the parameter names the converter relies on) is the same everywhere.
 """
 
+from __future__ import annotations
+
 
 def fc_head(nn, in_features: int, num_classes: int, dropout: float):
     """Return FC 4096, ReLU, dropout, FC 4096, ReLU, dropout, FC classes."""

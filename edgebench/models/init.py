@@ -5,6 +5,8 @@ list comes from the PyTorch model built on the meta device (shapes only, no memo
 RNG), so the same seed gives the same start in both frameworks and on every machine.
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np

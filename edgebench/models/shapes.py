@@ -1,5 +1,7 @@
 """Spatial-size arithmetic shared by both frameworks' model files."""
 
+from __future__ import annotations
+
 import math
 
 

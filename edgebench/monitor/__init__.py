@@ -1,5 +1,7 @@
 """Hardware monitors: tegrastats on Jetsons, the host sampler elsewhere; both give hw.csv rows."""
 
+from __future__ import annotations
+
 from edgebench.monitor.host import HostSampler, parse_host_log
 from edgebench.monitor.power import add_total_power
 

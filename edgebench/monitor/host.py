@@ -6,6 +6,8 @@ competes with the training loop for the interpreter; each sample is one JSON lin
 already follow DESIGN.md's hw.csv contract.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import signal

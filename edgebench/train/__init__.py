@@ -1,1 +1,3 @@
 """edgebench.train."""
+
+from __future__ import annotations

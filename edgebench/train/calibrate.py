@@ -1,8 +1,11 @@
 """Time a few training steps of a model on a hardware configuration (for `edgebench status --calibrate`).
 
 Runs as its own process so that pinning and thread settings apply exactly as in a real run.
-Prints the mean seconds per training batch on its last line.
+Prints the mean seconds per training batch on its last line. Board side: it runs in the
+framework's own interpreter (edgebench status starts it there); Python 3.8+.
 """
+
+from __future__ import annotations
 
 import argparse
 import json
@@ -26,7 +29,7 @@ def main(argv=None) -> int:
     cfg = resolve(args.hwcfg_name, json.loads(args.hwconfig), load_profile(args.profile))
     check_host(cfg)
     hwapply.enter(cfg)
-    from edgebench.train.runner import load_backend
+    from edgebench.train.backend import load_backend
 
     hparams = {"learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
     backend = load_backend(args.framework)(args.model, args.classes, args.size, hparams, 0, cfg.gpu, cfg.threads)

@@ -7,6 +7,8 @@ Random streams need no saving: every epoch reseeds the data order and both frame
 (seed, epoch), so epoch k is the same whether or not the run was interrupted before it.
 """
 
+from __future__ import annotations
+
 import hashlib
 import pickle
 from pathlib import Path

@@ -1,5 +1,7 @@
 """A run's power and energy over its training epochs only (restarts and downtime excluded)."""
 
+from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 

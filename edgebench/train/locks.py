@@ -5,6 +5,8 @@ the users rely on, so the workflow profile turns it off (nolock). These locks ta
 where it matters: the kernel releases them when the holding process dies, however it dies.
 """
 
+from __future__ import annotations
+
 import fcntl
 import logging
 import os

@@ -1,5 +1,7 @@
 """Loss/accuracy bookkeeping shared by both frameworks (numpy only, so both are scored identically)."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 
 import numpy as np

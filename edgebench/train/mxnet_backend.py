@@ -1,16 +1,24 @@
 """MXNet (Gluon) side of a training run: model, optimizer, one train step and one eval step.
 
 Mirrors torch_backend.py line by line; the runner drives either through the same methods.
+cuDNN runs under the policy both backends share (edgebench/train/gpu.py). Board side: Python 3.8+.
 """
+
+from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Dict, Tuple
 
-import numpy as np
+from edgebench.train import gpu
 
-from edgebench import models
-from edgebench.compat import import_mxnet
-from edgebench.train.checkpoint import weights_digest
+gpu.apply_environment("mxnet")  # MXNet reads its cuDNN variables from the environment: before the import
+
+import numpy as np  # noqa: E402
+
+from edgebench import models  # noqa: E402
+from edgebench.compat import import_mxnet  # noqa: E402
+from edgebench.train.checkpoint import weights_digest  # noqa: E402
 
 mx = import_mxnet()
 from mxnet import autograd, gluon  # noqa: E402  (needs the numpy shim above)
@@ -23,6 +31,7 @@ class Backend:
 
     def __init__(self, model_name, num_classes, input_size, hparams, seed, use_gpu, threads):
         # Thread counts come from OMP_NUM_THREADS, set before mxnet was imported (hwconfig.apply).
+        gpu.apply_environment("mxnet")  # idempotent: restores the policy if the environment was changed since
         mx.random.seed(seed)  # dropout masks; initial weights come from initial_weights below
         self.ctx = mx.gpu(0) if use_gpu else mx.cpu()
         self.model = models.build("mxnet", model_name, num_classes, input_size=input_size)
@@ -43,7 +52,7 @@ class Backend:
     def _arrays(self, x: np.ndarray, y: np.ndarray):
         return mx.nd.array(x, ctx=self.ctx), mx.nd.array(y, ctx=self.ctx, dtype="float32")  # Gluon losses pick by float labels
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
         """Return (mean loss, logits) of one SGD step on a batch."""
         inputs, labels = self._arrays(x, y)
         with autograd.record(train_mode=True):
@@ -53,7 +62,7 @@ class Backend:
         self.trainer.step(len(y))
         return float(loss.mean().asscalar()), logits.asnumpy()
 
-    def eval_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def eval_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
         """Return (mean loss, logits) of a batch in evaluation mode."""
         inputs, labels = self._arrays(x, y)
         logits = self.model(inputs)  # outside autograd.record: predict mode (no dropout, BN running stats)
@@ -68,7 +77,7 @@ class Backend:
         """Return a digest of the model's weights, comparable across frameworks."""
         return weights_digest(models.to_numpy_weights("mxnet", self.model))
 
-    def state_bytes(self) -> dict[str, bytes]:
+    def state_bytes(self) -> Dict[str, bytes]:
         """Return the model and optimizer state, serialized for a checkpoint."""
         # Gluon serializes to files only; a private temporary directory holds them briefly.
         with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +86,7 @@ class Backend:
             self.trainer.save_states(str(trainer))
             return {"params": params.read_bytes(), "trainer": trainer.read_bytes()}
 
-    def load_state_bytes(self, state: dict[str, bytes]) -> None:
+    def load_state_bytes(self, state: Dict[str, bytes]) -> None:
         """Restore the model and optimizer from state_bytes() output."""
         with tempfile.TemporaryDirectory() as tmp:
             params, trainer = Path(tmp, "model.params"), Path(tmp, "trainer.states")
@@ -85,6 +94,37 @@ class Backend:
             trainer.write_bytes(state["trainer"])
             self.model.load_parameters(str(params), ctx=self.ctx)
             self.trainer.load_states(str(trainer))
+
+    def device_report(self) -> dict:
+        """Return what the run trained on: device, GPU name, driver, peak GPU memory, cuDNN settings."""
+        return gpu.guarded_report(self.framework, str(self.ctx), self._device_report)
+
+    def _device_report(self) -> dict:
+        report = gpu.cpu_report(self.framework)
+        features = {name: bool(feature.enabled) for name, feature in mx.runtime.Features().items()}
+        if self.ctx.device_type == "gpu":
+            mx.nd.waitall()
+            report.update(gpu.gpu_facts(self.ctx.device_id), device=str(self.ctx))
+            # MXNet 1.9 keeps no peak counter; NVML's per-process figure at the end is reported
+            # instead (gpu_memory_process_used_mb_at_end), which holds MXNet's pool, never freed.
+            report["unavailable"]["gpu_peak_memory_mb"] = (
+                "MXNet 1.9 has no peak GPU memory counter; see gpu_memory_process_used_mb_at_end "
+                "(NVML: this process's GPU memory at the end of the run, CUDA context and MXNet's pool included)")
+            report["cudnn_runtime_version"], why = gpu.loaded_cudnn_version()
+            if why:
+                report["unavailable"]["cudnn_runtime_version"] = why
+        else:
+            report["unavailable"]["cudnn_runtime_version"] = "CPU run (read from the loaded libcudnn on GPU runs)"
+        settings, flags = gpu.mxnet_settings()
+        flags["features"] = {name: features.get(name) for name in ("CUDA", "CUDNN", "TENSORRT", "MKLDNN")}
+        report["cuda_build_version"], why = gpu.mxnet_cuda_build_version(features)
+        if why:
+            report["unavailable"]["cuda_build_version"] = why
+        report["unavailable"]["cudnn_build_version"] = (
+            "MXNet was built without cuDNN" if not features.get("CUDNN") else
+            "MXNet 1.9 does not expose the cuDNN version it was built with")
+        report.update(cudnn_settings=settings, cudnn_policy=dict(gpu.CUDNN_POLICY), framework_flags=flags)
+        return report
 
     @staticmethod
     def gpu_usable() -> bool:

@@ -1,5 +1,7 @@
 """train.log in the thesis's text format (thesis §4), so old parsers and eyes can read it."""
 
+from __future__ import annotations
+
 
 def epoch_lines(row: dict) -> list[str]:
     """Return the thesis-format lines for one epochs.csv row (epoch numbers start at 0)."""

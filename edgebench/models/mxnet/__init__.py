@@ -1,1 +1,3 @@
 """edgebench.models.mxnet."""
+
+from __future__ import annotations

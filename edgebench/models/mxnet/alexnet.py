@@ -1,6 +1,8 @@
 """AlexNet as in Krizhevsky et al. 2012, single tower: conv 96@11x11/4, 256@5x5, 384, 384, 256@3x3,
 LRN after conv1 and conv2, max-pool 3/2, FC 4096, 4096 with dropout 0.5."""
 
+from __future__ import annotations
+
 from edgebench.compat import import_mxnet
 from edgebench.models.heads import fc_head
 from edgebench.models.mxnet import layers as nn

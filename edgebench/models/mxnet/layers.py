@@ -6,6 +6,8 @@ convention into Gluon's where they differ (BatchNorm momentum, argument names) a
 passes the input width, so parameters have their shapes without deferred initialization.
 """
 
+from __future__ import annotations
+
 from edgebench.compat import import_mxnet
 
 mx = import_mxnet()

@@ -1,5 +1,7 @@
 """LeNet-5 (LeCun et al.) on RGB input: conv 6@5x5, pool, conv 16@5x5, pool, FC 120, 84, classes."""
 
+from __future__ import annotations
+
 from edgebench.compat import import_mxnet
 from edgebench.models.mxnet import layers as nn
 

@@ -1,5 +1,7 @@
 """SqueezeNet 1.0 (Iandola et al. 2016), layer for layer torchvision's ``squeezenet1_0``."""
 
+from __future__ import annotations
+
 from edgebench.compat import import_mxnet
 from edgebench.models.mxnet import layers as nn
 

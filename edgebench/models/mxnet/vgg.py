@@ -1,5 +1,7 @@
 """VGG-16 (Simonyan & Zisserman 2014, configuration D, no batch norm) = torchvision ``vgg16``."""
 
+from __future__ import annotations
+
 from edgebench.compat import import_mxnet
 from edgebench.models.heads import fc_head
 from edgebench.models.mxnet import layers as nn

@@ -1,1 +1,3 @@
 """edgebench.models.torch."""
+
+from __future__ import annotations

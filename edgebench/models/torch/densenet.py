@@ -1,6 +1,8 @@
 """DenseNet-121 (Huang et al. 2017) = torchvision ``densenet121``: growth 32, blocks [6, 12, 24,
 16], bottleneck width 4x growth, compression 0.5, no dropout."""
 
+from __future__ import annotations
+
 import torch
 from torch import nn
 

@@ -1,6 +1,8 @@
 """Inception v3 (Szegedy et al. 2016) = torchvision ``inception_v3(aux_logits=False)``:
 299x299 input by design, BatchNorm eps 1e-3, average pools that count the padding."""
 
+from __future__ import annotations
+
 import torch
 from torch import nn
 

@@ -1,6 +1,8 @@
 """ResNet-152 (He et al. 2016) = torchvision ``resnet152``: bottleneck blocks [3, 8, 36, 3],
 stride on the 3x3 conv (the "v1.5" placement torchvision uses)."""
 
+from __future__ import annotations
+
 import torch
 from torch import nn
 

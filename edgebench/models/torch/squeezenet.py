@@ -1,5 +1,7 @@
 """SqueezeNet 1.0 (Iandola et al. 2016), layer for layer torchvision's ``squeezenet1_0``."""
 
+from __future__ import annotations
+
 import torch
 from torch import nn
 

@@ -1,5 +1,7 @@
 """VGG-16 (Simonyan & Zisserman 2014, configuration D, no batch norm) = torchvision ``vgg16``."""
 
+from __future__ import annotations
+
 import torch
 from torch import nn
 

@@ -5,6 +5,8 @@
 - runner.py: TegrastatsRunner, tegrastats beside a training job writing the hw.log.
 """
 
+from __future__ import annotations
+
 from edgebench.monitor.tegrastats.fields import looks_complete, parse_line, split_stamps
 from edgebench.monitor.tegrastats.log import cli, numeric_columns, parse_log
 from edgebench.monitor.tegrastats.runner import TegrastatsRunner, utc_stamp

@@ -254,7 +254,7 @@ def test_an_mxnet_run_never_imports_torch():
     # torch in an MXNet run would add its libraries to the RAM the run is measured with.
     probe = (
         "import sys, numpy as np\n"
-        "from edgebench.train.runner import load_backend\n"
+        "from edgebench.train.backend import load_backend\n"
         "backend = load_backend('mxnet')('lenet', 10, 32, {'learning_rate': 0.01, 'momentum': 0.9,"
         " 'weight_decay': 0.0}, 0, False, 1)\n"
         "backend.train_step(np.zeros((2, 3, 32, 32), np.float32), np.array([0, 1]))\n"

@@ -1,0 +1,65 @@
+"""The interface both framework backends implement (torch_backend.py, mxnet_backend.py).
+
+The runner drives a backend only through these methods, so the epoch loop, checkpoints and
+scoring are the same code for both frameworks. Board side: Python 3.8+.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Dict, Tuple
+
+import numpy as np
+
+try:  # typing.Protocol is 3.8+; this module must import on every board-side Python
+    from typing import Protocol
+except ImportError:  # pragma: no cover
+    Protocol = object  # type: ignore[assignment]
+
+# framework -> the module whose `Backend` class implements it
+BACKEND_MODULES = {"pytorch": "edgebench.train.torch_backend", "mxnet": "edgebench.train.mxnet_backend"}
+
+
+class Backend(Protocol):
+    """One framework's model, optimizer and steps, fed numpy batches."""
+
+    framework: str
+
+    def __init__(self, model_name: str, num_classes: int, input_size: int, hparams: dict, seed: int,
+                 use_gpu: bool, threads: int) -> None: ...
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
+        """Return (mean loss, logits) of one SGD step on a batch."""
+
+    def eval_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
+        """Return (mean loss, logits) of a batch in evaluation mode."""
+
+    def seed(self, seed: int) -> None:
+        """Reseed the framework's random streams (dropout) for the next epoch."""
+
+    def weights_digest(self) -> str:
+        """Return a digest of the model's weights, comparable across frameworks."""
+
+    def state_bytes(self) -> Dict[str, bytes]:
+        """Return the model and optimizer state, serialized for a checkpoint."""
+
+    def load_state_bytes(self, state: Dict[str, bytes]) -> None:
+        """Restore the model and optimizer from state_bytes() output."""
+
+    def device_report(self) -> dict:
+        """Return what the run trained on: device, GPU name, driver, peak GPU memory, cuDNN settings."""
+
+    @staticmethod
+    def gpu_usable() -> bool:
+        """Return whether this framework can train on a GPU here."""
+
+    @staticmethod
+    def versions() -> dict:
+        """Return the framework's version strings for provenance."""
+
+
+def load_backend(framework: str):
+    """Return the Backend class of a framework (imports the framework)."""
+    if framework not in BACKEND_MODULES:
+        raise ValueError(f"framework {framework!r}: unknown; known: {', '.join(BACKEND_MODULES)}")
+    return importlib.import_module(BACKEND_MODULES[framework]).Backend

@@ -1,0 +1,117 @@
+"""The end of a run: hw.csv, run.json (provenance and summary), and publishing to the outputs.
+
+run.json is the run's one summary: what was trained, on what, by which interpreter, how it
+ended (done, failed or refused, with the reason), its times and its energy. It is published
+last, so its presence marks the run as complete. Board side: Python 3.8+.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import pandas as pd
+
+from edgebench.atomic import write_csv_atomic, write_text_atomic
+from edgebench.hwconfig import apply as hwapply
+from edgebench.monitor import read_monitor_log
+from edgebench.train import energy as run_energy
+from edgebench.train.checkpoint import load_checkpoint
+from edgebench.train.spec import OUTPUT_FILES, RunRefused, RunSpec
+from edgebench.train.state import EPOCH_COLUMNS, RunState, downtime_s
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def run_header(spec: RunSpec) -> dict:
+    """Return what identifies the run in run.json (the experiment, before anything ran)."""
+    from dataclasses import asdict
+
+    return {"framework": spec.framework, "model": spec.model, "hwconfig": asdict(spec.hwconfig),
+            "rep": spec.rep, "seed": spec.seed, "device_profile": spec.profile["name"],
+            "input_size": spec.input_size, "training": spec.training, "measurement": spec.measurement}
+
+
+def interpreter() -> dict:
+    """Return the interpreter this process runs in (one per framework: see config `interpreters`)."""
+    return {"executable": sys.executable, "prefix": sys.prefix, "python": platform.python_version()}
+
+
+def provenance(spec: RunSpec, backend_cls) -> dict:
+    """Return where and with what the run executed."""
+    from edgebench.hwconfig.provenance import collect_provenance
+
+    return {
+        **collect_provenance(checkout=CHECKOUT),
+        "interpreter": interpreter(),
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "framework_versions": backend_cls.versions(),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "threads_env": {k: os.environ.get(k) for k in hwapply.thread_environment(spec.hwconfig)},
+    }
+
+
+def publish(spec: RunSpec, state: RunState) -> None:
+    """Copy the finished run's files to the declared outputs, run.json last; drop checkpoints."""
+    for key in OUTPUT_FILES:  # run.json is last in OUTPUT_FILES: it marks the run as complete
+        target = Path(spec.outputs[key])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(state.path(key), tmp)
+        os.replace(tmp, target)
+    if not spec.measurement.get("keep_checkpoints"):
+        shutil.rmtree(state.dir)
+
+
+def finish(spec: RunSpec, state: RunState, rows: List[dict], attempts: List[dict], summary: dict, *,
+           status: str, reason: Optional[str], idle_power_w: Optional[float]) -> dict:
+    """Write hw.csv, epochs.csv, train.log and run.json to the state directory, publish, return run.json."""
+    state.path("hw_log").touch()  # a run refused before its monitor started still has a (empty) log
+    hw, skipped = read_monitor_log(spec.profile, state.path("hw_log"), spec.monitor["power_method"])
+    # Without a single sample (refused before the monitor's first), the CSV still has its header.
+    write_csv_atomic(hw if len(hw.columns) else pd.DataFrame(columns=["timestamp"]), state.path("hw_csv"))
+    state.write_progress(rows)
+    epochs = pd.DataFrame(rows, columns=EPOCH_COLUMNS)
+    total_time_s = float(epochs["epoch_seconds"].sum())
+    summary.update({
+        "status": status,
+        "reason": reason,
+        "epochs_done": len(rows),
+        "started_at": rows[0]["started_at"] if rows else None,
+        "ended_at": rows[-1]["ended_at"] if rows else None,
+        # Training time is the sum of epoch times: set-up, restarts and downtime are not counted.
+        "total_time_s": total_time_s,
+        "attempts": attempts,
+        "restarts": max(len(attempts) - 1, 0),
+        "downtime_s": downtime_s(attempts),
+        "monitor": {"kind": spec.profile.get("monitor", "host"), "samples": len(hw), "skipped_lines": skipped,
+                    "interval_s": spec.monitor["interval_s"], "power_total": hw.attrs.get("power_total")},
+        "energy": run_energy.summarise(hw, epochs, total_time_s, idle_power_w=idle_power_w),
+    })
+    summary.setdefault("interpreter", interpreter())
+    write_text_atomic(state.path("run_json"), json.dumps(summary, indent=2, default=str) + "\n")
+    publish(spec, state)
+    return summary
+
+
+def record_refusal(spec: RunSpec, reason: str, *, interpreter_info: Optional[dict] = None) -> dict:
+    """Publish a run that cannot happen here as a result (status refused, the reason), and return run.json."""
+    state = RunState(spec)
+    done = (load_checkpoint(state.dir) or {"epochs": []})["epochs"]
+    if done:
+        # Epochs already trained elsewhere must not be thrown away by publishing a refusal: the
+        # job fails instead, keeping the state for a rerun on a board that can continue it.
+        raise RunRefused(f"{reason} (the {len(done)} epoch(s) checkpointed in {state.dir} are kept)")
+    state.dir.mkdir(parents=True, exist_ok=True)
+    summary = run_header(spec)
+    if interpreter_info is not None:
+        summary["interpreter"] = interpreter_info
+    summary["hostname"] = socket.gethostname()
+    return finish(spec, state, [], [], summary, status="refused", reason=reason, idle_power_w=None)
