@@ -54,6 +54,19 @@ def read_run(workflow, framework, hwcfg):
     return json.loads((workflow.workdir / f"results/runs/{framework}/lenet/{hwcfg}/rep0/run.json").read_text())
 
 
+def test_setup_fails_loudly_when_a_framework_does_not_import_in_its_environment():
+    # `make setup` ends with this check: an environment that cannot import its framework stops it.
+    result = subprocess.run([sys.executable, "-m", "edgebench.interpreters", "--require",
+                             f"pytorch={board_python('pytorch')}", f"mxnet={board_python('pytorch')}"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "mxnet: " in result.stdout and "NOT USABLE: ModuleNotFoundError: No module named 'mxnet'" in result.stdout
+    assert "setup failed: mxnet cannot be imported in its environment" in result.stdout
+    ok = subprocess.run([sys.executable, "-m", "edgebench.interpreters", "--require",
+                         f"mxnet={board_python('mxnet')}"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "mxnet 1.9.1" in ok.stdout
+
+
 def test_a_framework_that_does_not_import_is_a_recorded_refusal(on_nodes):
     summary = read_run(on_nodes, "mxnet", "cpu_cfg1")
     assert summary["status"] == "refused"
@@ -105,3 +118,15 @@ def test_a_slurm_dry_run_lists_what_only_the_boards_can_run(checkout, tmp_path_f
     # Group jobs (the profile's dataset and report groups) print nested rules: read the wildcards only.
     planned = {line.split("wildcards:", 1)[1].strip() for line in out.splitlines() if "wildcards: framework=" in line}
     assert planned == {f"framework={fw}, model=lenet, hwcfg=gpu_cfg1, rep=0" for fw in ("pytorch", "mxnet")}, out[-3000:]
+
+
+def test_a_node_without_the_interpreter_records_a_refusal(workflow):
+    config = {**LENET, "host_checks": "node", "frameworks": ["mxnet"],
+              "interpreters": {**LENET["interpreters"], "mxnet": "/nonexistent/bin/python"},
+              "hwconfigs": {**LENET["hwconfigs"], "other_node": {"cores": ["core0"]}}, "run_hwconfigs": ["other_node"]}
+    workflow.write_config("no_python.yaml", config)
+    workflow.run("results/tables/other_node.csv", configfile="no_python.yaml")
+    summary = read_run(workflow, "mxnet", "other_node")
+    assert summary["status"] == "refused"
+    assert summary["reason"].startswith("interpreters.mxnet: /nonexistent/bin/python does not exist")
+    assert summary["interpreter"] == {"executable": "/nonexistent/bin/python"}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from edgebench.monitor.host import HostSampler, parse_host_log
-from edgebench.monitor.power import add_total_power
-
 
 def monitor_kind(profile: dict) -> str:
     """Return which monitor a device profile uses: 'tegrastats' or 'host'."""
@@ -20,6 +17,10 @@ def open_monitor(profile: dict, log_path, interval_s: float):
         from edgebench.monitor.tegrastats import TegrastatsRunner
 
         return TegrastatsRunner(log_path, interval_ms=round(interval_s * 1000))
+    # Imported here, not at the top: `python -m edgebench.monitor.host` (the sampler's own process)
+    # must not find its module already imported by this package.
+    from edgebench.monitor.host import HostSampler
+
     return HostSampler(log_path, interval_s)
 
 
@@ -29,5 +30,8 @@ def read_monitor_log(profile: dict, log_path, power_method: str = "total"):
         from edgebench.monitor.tegrastats import parse_log
 
         return parse_log(log_path, profile=profile, power_method=power_method)
+    from edgebench.monitor.host import parse_host_log
+    from edgebench.monitor.power import add_total_power
+
     hw, skipped = parse_host_log(log_path)
     return add_total_power(hw, profile, method=power_method), skipped
