@@ -56,6 +56,18 @@ def write_manifest(root: Path, path: Path, *, splits=("train", "val"), classes=N
     return frame
 
 
+def prepare_tiny_demo(base: Path, seed: int, size: int = 32) -> Path:
+    """Return the prepared arrays of a 2-train/1-val-per-class demo tree made under base."""
+    from edgebench.data.demo import generate_demo_tree
+    from edgebench.data.prepare import prepare
+
+    root = base / "imagenet"
+    generate_demo_tree(root, seed=seed, train_per_class=2, val_per_class=1, distractor_classes=0, traps=False)
+    write_manifest(root, base / "manifest.csv")
+    prepare(root, base / "manifest.csv", size, base / "prepared")
+    return base / "prepared"
+
+
 def copy_checkout(destination: Path) -> Path:
     """Return a copy of the workflow's files, so tests may edit code without touching the repository."""
     def ignore(directory, names):

@@ -11,11 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edgebench.data.demo import generate_demo_tree
-from edgebench.data.prepare import prepare
 from edgebench.interpreters import BOARD_SIDE_SOURCES, board_environment
 from edgebench.train.spec import OUTPUT_FILES, spec_document, write_spec
-from tests.conftest import REPO, write_manifest
+from tests.conftest import REPO, prepare_tiny_demo
 
 VERMIN = Path(sys.executable).with_name("vermin")
 PY38 = REPO / ".venv-py38" / "bin" / "python"  # made by `make setup-py38` where a Python 3.8 exists
@@ -59,10 +57,7 @@ def test_the_check_catches_newer_python(tmp_path):
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     base = tmp_path_factory.mktemp("py38")
-    root = base / "imagenet"
-    generate_demo_tree(root, seed=4, train_per_class=2, val_per_class=1, distractor_classes=0, traps=False)
-    write_manifest(root, base / "manifest.csv")
-    prepare(root, base / "manifest.csv", 32, base / "prepared")
+    prepare_tiny_demo(base, seed=4)
     return base
 
 

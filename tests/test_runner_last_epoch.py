@@ -12,10 +12,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from edgebench.data.demo import generate_demo_tree
-from edgebench.data.prepare import prepare
 from edgebench.train.checkpoint import load_checkpoint
-from tests.conftest import REPO, board_python, write_manifest
+from tests.conftest import REPO, board_python, prepare_tiny_demo
 
 DRIVER = textwrap.dedent("""
     import json, os, sys
@@ -43,12 +41,7 @@ DRIVER = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    base = tmp_path_factory.mktemp("last_epoch")
-    root = base / "imagenet"
-    generate_demo_tree(root, seed=3, train_per_class=2, val_per_class=1, distractor_classes=0, traps=False)
-    write_manifest(root, base / "manifest.csv")
-    prepare(root, base / "manifest.csv", 32, base / "prepared")
-    return base / "prepared"
+    return prepare_tiny_demo(tmp_path_factory.mktemp("last_epoch"), seed=3)
 
 
 def run_child(prepared, work, epochs, mode):
