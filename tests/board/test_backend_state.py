@@ -33,3 +33,19 @@ def test_backend_state_round_trip_continues_identically(framework):
     after_a = models.to_numpy_weights(framework, original.model)
     after_b = models.to_numpy_weights(framework, restored.model)
     assert all(np.allclose(after_a[name], after_b[name], rtol=1e-6, atol=1e-7) for name in after_a)
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "mxnet"])
+def test_each_backend_implements_the_protocol_with_its_signatures(framework):
+    import inspect
+
+    from edgebench.train.backend import Backend, load_backend
+
+    backend_cls = load_backend(framework)
+    members = [name for name, value in vars(Backend).items() if callable(value) or isinstance(value, staticmethod)]
+    members = [name for name in members if not name.startswith("_") or name == "__init__"]
+    assert {"train_step", "eval_step", "device_report", "state_bytes", "gpu_usable"} <= set(members)
+    for name in members:
+        wanted = list(inspect.signature(getattr(Backend, name)).parameters)
+        assert list(inspect.signature(getattr(backend_cls, name)).parameters) == wanted, name
+    assert backend_cls.framework == framework
