@@ -4,8 +4,8 @@
 #   .venv-pytorch  PyTorch's board side: envs/pytorch-$(ARCH).txt
 #   .venv-mxnet    MXNet's board side:   envs/mxnet-$(ARCH).txt (+ the ARM library stand-in on aarch64)
 #   .venv-parity   tests only: both frameworks in one process (tests/board/)
-# On a Jetson, point PYTORCH_PYTHON at JetPack's python3 and PYTORCH_REQS at envs/pytorch-jetson.txt
-# (docs/jetson.md), or name any interpreter in config.yaml's `interpreters`.
+# On a Jetson (/etc/nv_tegra_release), PYTORCH_REQS defaults to envs/pytorch-jetson.txt, beside
+# NVIDIA's wheel (docs/jetson.md); or name any interpreter in config.yaml's `interpreters`.
 ARCH   := $(shell uname -m)
 PYTHON ?= python3
 CORES  ?= 2
@@ -15,7 +15,9 @@ VENV ?= .venv
 PY   := $(VENV)/bin/python
 PYTORCH_VENV   ?= .venv-pytorch
 PYTORCH_PYTHON ?= $(PYTHON)
-PYTORCH_REQS   ?= envs/pytorch-$(ARCH).txt
+# A Jetson's torch is NVIDIA's wheel, installed first (docs/jetson.md): the pins there leave it alone.
+JETSON         := $(wildcard /etc/nv_tegra_release)
+PYTORCH_REQS   ?= $(if $(JETSON),envs/pytorch-jetson.txt,envs/pytorch-$(ARCH).txt)
 MXNET_VENV     ?= .venv-mxnet
 MXNET_PYTHON   ?= $(PYTHON)
 MXNET_REQS     ?= envs/mxnet-$(ARCH).txt
@@ -47,7 +49,7 @@ $(PYTORCH_VENV)/.edgebench-installed: $(PYTORCH_REQS)
 	$(PYTORCH_VENV)/bin/python -m $(PIP) -r $(PYTORCH_REQS)
 	touch $@
 
-$(MXNET_VENV)/.edgebench-installed: $(MXNET_REQS) $(wildcard envs/armpl-standin/*)
+$(MXNET_VENV)/.edgebench-installed: $(MXNET_REQS) $(if $(filter aarch64,$(ARCH)),$(wildcard envs/armpl-standin/*))
 	test -x $(MXNET_VENV)/bin/python || $(MXNET_PYTHON) -m venv $(VENV_FLAGS) $(MXNET_VENV)
 	$(MXNET_VENV)/bin/python -m $(PIP) -r $(MXNET_REQS)
 	if [ "$(ARCH)" = aarch64 ]; then envs/armpl-standin/install.sh $(MXNET_VENV); fi
