@@ -25,7 +25,9 @@ VENV_FLAGS     ?=
 PARITY_VENV    ?= .venv-parity
 PARITY_REQS    ?= envs/parity-$(ARCH).txt
 # The oldest board-side Python (JetPack 5's 3.8), where this machine has one: tests only.
-PY38           ?= $(shell command -v python3.8 || ls -d $$HOME/.pyenv/versions/3.8*/bin/python3.8 2>/dev/null | tail -1)
+# (A pyenv shim is on PATH even where it cannot run 3.8: each candidate must really start.)
+PY38           ?= $(shell for p in $$HOME/.pyenv/versions/3.8*/bin/python3.8 $$(command -v python3.8); do \
+                      "$$p" -c "" 2>/dev/null && { echo "$$p"; break; }; done)
 PY38_VENV      ?= .venv-py38
 
 .PHONY: setup setup-workflow setup-pytorch setup-mxnet setup-parity setup-py38 check-envs demo test clean-results
