@@ -210,7 +210,8 @@ def runner_run(checks: Checks, framework: str, model: str, hwconfig, profile: di
     import json
 
     from edgebench.train import gpu
-    from edgebench.train.runner import OUTPUT_FILES, RunSpec, run
+    from edgebench.train.runner import run
+    from edgebench.train.spec import OUTPUT_FILES, RunSpec
 
     name = f"{framework}-{model}"
     outputs = {key: str(work / "results" / name / filename) for key, filename in OUTPUT_FILES.items()}

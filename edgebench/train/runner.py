@@ -32,7 +32,7 @@ from edgebench.train.backend import Backend, load_backend
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint
 from edgebench.train.locks import exclusive
 from edgebench.train.metrics import EpochMeter
-from edgebench.train.spec import OUTPUT_FILES, RunRefused, RunSpec  # noqa: F401  (RunSpec: the API)
+from edgebench.train.spec import RunRefused, RunSpec
 from edgebench.train.state import RunState, stalled_attempts
 from edgebench.train.summary import finish, provenance, record_refusal, run_header
 from edgebench.train.thesis_log import epoch_lines

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from edgebench.atomic import write_text_atomic
 from edgebench.hwconfig import HardwareConfig, load_profile, resolve
 
 OUTPUT_FILES = {"epochs": "epochs.csv", "train_log": "train.log", "hw_log": "hw.log", "hw_csv": "hw.csv",
@@ -69,8 +70,6 @@ def spec_document(*, framework, model, hwcfg, hwconfig, rep, prepared_dir, input
 
 def write_spec(document: dict, path) -> Path:
     """Write a spec document as JSON and return its path."""
-    from edgebench.atomic import write_text_atomic
-
     write_text_atomic(Path(path), json.dumps(document, indent=2) + "\n")
     return Path(path)
 

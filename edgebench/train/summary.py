@@ -13,6 +13,7 @@ import platform
 import shutil
 import socket
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import List, Optional
 
@@ -31,8 +32,6 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 def run_header(spec: RunSpec) -> dict:
     """Return what identifies the run in run.json (the experiment, before anything ran)."""
-    from dataclasses import asdict
-
     return {"framework": spec.framework, "model": spec.model, "hwconfig": asdict(spec.hwconfig),
             "rep": spec.rep, "seed": spec.seed, "device_profile": spec.profile["name"],
             "input_size": spec.input_size, "training": spec.training, "measurement": spec.measurement}
