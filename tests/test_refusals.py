@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
+from edgebench.interpreters import board_environment
 from tests.conftest import TINY, Workflow, board_python
 
 pytestmark = pytest.mark.e2e
@@ -130,3 +131,23 @@ def test_a_node_without_the_interpreter_records_a_refusal(workflow):
     assert summary["status"] == "refused"
     assert summary["reason"].startswith("interpreters.mxnet: /nonexistent/bin/python does not exist")
     assert summary["interpreter"] == {"executable": "/nonexistent/bin/python"}
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "mxnet"])
+def test_a_framework_without_cuda_refuses_a_gpu_configuration(framework):
+    # What a Jetson's CPU-only MXNet meets on a board that has a GPU: the run's own check,
+    # in the framework's own interpreter (this host has no GPU, so neither build has CUDA here).
+    code = f"""
+import types
+from edgebench.hwconfig import HardwareConfig
+from edgebench.train.runner import framework_backend
+from edgebench.train.spec import RunRefused
+spec = types.SimpleNamespace(framework={framework!r}, hwconfig=HardwareConfig("gpu_cfg1", ("core0",), (0,), True))
+try:
+    framework_backend(spec)
+except RunRefused as refusal:
+    print("refused:", refusal)
+"""
+    out = subprocess.run([board_python(framework), "-c", code], check=True, capture_output=True, text=True,
+                         env=board_environment()).stdout
+    assert out.startswith(f"refused: hwconfigs.gpu_cfg1.gpu: {framework} has no CUDA here")
