@@ -8,11 +8,18 @@ import numpy as np
 
 
 def topk_correct(logits: np.ndarray, labels: np.ndarray, k: int) -> int:
-    """Return how many rows of logits have their label among the k highest scores."""
+    """Return how many rows have their label among the k highest scores, ties counted against the model.
+
+    A sample is right only if fewer than k classes score at least as high as its label (the
+    label itself included). Breaking ties by position, as argpartition or a framework's topk
+    would, scores a collapsed model whose logits are all equal at k / classes instead of 0, and
+    differently in each framework.
+    """
     k = min(k, logits.shape[1])
-    # argpartition finds the top k without a full sort; ties resolve arbitrarily, as in both frameworks.
-    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
-    return int((top == labels[:, None]).any(axis=1).sum())
+    label_scores = logits[np.arange(len(labels)), labels][:, None]
+    at_least_as_high = (logits >= label_scores).sum(axis=1)
+    # NaN logits compare False everywhere: such a sample has no rank, so it is never right.
+    return int(((at_least_as_high <= k) & ~np.isnan(label_scores[:, 0])).sum())
 
 
 @dataclass
