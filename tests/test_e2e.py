@@ -48,7 +48,9 @@ def test_each_run_has_its_files_and_provenance(demo):
             run = demo.workdir / f"results/runs/{fw}/{model}/cpu_cfg1/rep0"
             epochs = pd.read_csv(run / "epochs.csv")
             assert list(epochs["epoch"]) == [0]
-            assert (epochs["epoch_seconds"] > 0).all()
+            assert (epochs["epoch_seconds"] > 0).all() and (epochs[["train_seconds", "val_seconds"]] > 0).all().all()
+            assert epochs["epoch_seconds"].tolist() == pytest.approx(
+                (epochs["train_seconds"] + epochs["val_seconds"]).tolist(), abs=1e-9)
             assert epochs[["train_acc", "val_acc", "train_top5", "val_top5"]].stack().between(0, 1).all()
             summary = json.loads((run / "run.json").read_text())
             assert summary["status"] == "done"

@@ -75,11 +75,14 @@ def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], at
         train_loss, train_acc, train_top5 = run_epoch(
             backend, train_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=True,
             augment=hp.get("augment", False))
+        t_trained = time.perf_counter()
         val_loss, val_acc, val_top5 = run_epoch(
             backend, val_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=False)
+        t_validated = time.perf_counter()
         rows = rows + [dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, train_top5=train_top5,
                             val_loss=val_loss, val_acc=val_acc, val_top5=val_top5,
-                            epoch_seconds=time.perf_counter() - t0, started_at=started, ended_at=utc_now())]
+                            epoch_seconds=t_validated - t0, train_seconds=t_trained - t0,
+                            val_seconds=t_validated - t_trained, started_at=started, ended_at=utc_now())]
         # After the last epoch only publishing is left, which needs the rows, not the weights:
         # leaving them out saves writing VGG-16's ~1 GB state once more. A kept checkpoint
         # stays whole, so that raising the epoch count later can continue it.

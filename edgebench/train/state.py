@@ -20,8 +20,9 @@ from edgebench.train.thesis_log import epoch_lines
 
 log = logging.getLogger("edgebench.train")
 
+# epoch_seconds = train_seconds + val_seconds: the training pass and the validation pass, timed apart.
 EPOCH_COLUMNS = ["epoch", "train_loss", "train_acc", "train_top5", "val_loss", "val_acc", "val_top5",
-                 "epoch_seconds", "started_at", "ended_at"]
+                 "epoch_seconds", "train_seconds", "val_seconds", "started_at", "ended_at"]
 
 
 class RunState:
