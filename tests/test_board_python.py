@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from edgebench.interpreters import BOARD_SIDE_SOURCES, board_environment
-from edgebench.train.spec import OUTPUT_FILES, spec_document, write_spec
-from tests.conftest import REPO, prepare_tiny_demo
+from edgebench.train.spec import write_spec
+from tests.conftest import REPO, prepare_tiny_demo, run_document
 
 VERMIN = Path(sys.executable).with_name("vermin")
 PY38 = REPO / ".venv-py38" / "bin" / "python"  # made by `make setup-py38` where a Python 3.8 exists
@@ -64,15 +64,7 @@ def prepared(tmp_path_factory):
 @pytest.mark.skipif(not PY38.exists(), reason="no Python 3.8 here (make setup-py38 found none)")
 def test_mxnet_trains_on_python_3_8_through_the_board_entry_point(prepared):
     work = prepared / "run"
-    document = spec_document(
-        framework="mxnet", model="lenet", hwcfg="cpu_cfg1", hwconfig={"cores": ["core0"]}, rep=0,
-        prepared_dir=prepared / "prepared", input_size=32,
-        training={"epochs": 2, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
-                  "weight_decay": 5e-4, "seed": 0, "augment": False},
-        outputs={key: work / name for key, name in OUTPUT_FILES.items()}, state_dir=work / "state",
-        device_profile="demo", monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
-        measurement={"cooldown_s": 0, "keep_checkpoints": False, "max_attempts_without_progress": 3},
-        lock_dir=work, cpu_mode="affinity", log=prepared / "train.log.txt")
+    document = run_document("mxnet", "lenet", prepared / "prepared", work, epochs=2)
     spec = write_spec(document, prepared / "spec.json")
     result = subprocess.run([str(PY38), "-m", "edgebench.train.main", str(spec)], capture_output=True, text=True,
                             env=board_environment(), timeout=600)

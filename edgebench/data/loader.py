@@ -73,6 +73,24 @@ def normalize(images):
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
+# BatchNorm cannot normalise a single sample in training mode: PyTorch raises, MXNet goes on
+# (with a zero variance), so one framework would fail the run the other finishes.
+MIN_TRAINING_BATCH = 2
+
+
+def drop_last_training_batch(n: int, batch_size: int) -> bool:
+    """Return whether a training pass over n samples drops its last batch (fewer than MIN_TRAINING_BATCH).
+
+    One policy for both frameworks, so both see the same samples. Validation keeps every sample.
+    """
+    return 0 < n % batch_size < MIN_TRAINING_BATCH and n > batch_size
+
+
+def samples_per_pass(n: int, batch_size: int, *, train: bool) -> int:
+    """Return how many of n samples one pass uses (a training pass may drop a one-sample last batch)."""
+    return n - n % batch_size if train and drop_last_training_batch(n, batch_size) else n
+
+
 def batches_per_epoch(split, batch_size, drop_last=False):
     """Return the number of batches one epoch of `split` yields."""
     if batch_size < 1:

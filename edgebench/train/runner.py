@@ -23,7 +23,8 @@ import sys
 import time
 from typing import List, Optional
 
-from edgebench.data.loader import CachedSplit, batches_per_epoch, iterate_batches
+from edgebench.data.loader import (CachedSplit, batches_per_epoch, drop_last_training_batch, iterate_batches,
+                                   samples_per_pass)
 from edgebench.hwconfig import apply as hwapply
 from edgebench.hwconfig.resolve import HardwareConfigError, check_host
 from edgebench.monitor import open_monitor, read_monitor_log
@@ -47,11 +48,13 @@ class TrainingDiverged(RuntimeError):
 def run_epoch(backend: Backend, split, batch_size, *, seed, epoch, train, augment=False):
     """Return (loss, top1, top5) of one pass over a split, training or evaluating."""
     meter = EpochMeter()
-    total = batches_per_epoch(split, batch_size)
+    drop_last = train and drop_last_training_batch(len(split), batch_size)
+    total = batches_per_epoch(split, batch_size, drop_last)
     step = backend.train_step if train else backend.eval_step
     # Progress about ten times per pass, so multi-hour epochs show they are alive.
     every = max(1, total // 10)
-    batches = iterate_batches(split, batch_size, seed=seed, epoch=epoch, shuffle=train, augment=augment and train)
+    batches = iterate_batches(split, batch_size, seed=seed, epoch=epoch, shuffle=train, augment=augment and train,
+                              drop_last=drop_last)
     for i, (x, y) in enumerate(batches, 1):
         loss, logits = step(x, y)
         if train and not math.isfinite(loss):
@@ -175,7 +178,12 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
 def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows: List[dict],
                 checkpoint: Optional[dict], attempt: dict, attempts: List[dict]):
     """Return (rows, status, reason) after building the backend, restoring the checkpoint and training."""
-    num_classes = CachedSplit(spec.prepared_dir, "train").num_classes
+    train_split, val_split = CachedSplit(spec.prepared_dir, "train"), CachedSplit(spec.prepared_dir, "val")
+    num_classes = train_split.num_classes
+    batch = int(spec.training["batch_size"])
+    summary["samples_per_epoch"] = {"train": samples_per_pass(len(train_split), batch, train=True),
+                                    "train_available": len(train_split),
+                                    "val": samples_per_pass(len(val_split), batch, train=False)}
     backend = backend_cls(spec.model, num_classes, spec.input_size, spec.training, spec.seed,
                           spec.hwconfig.gpu, spec.hwconfig.threads)
     summary.update(num_classes=num_classes, provenance=provenance(spec, backend_cls))
