@@ -39,6 +39,7 @@ rule train:
     output:
         epochs=RUN_DIR + "/epochs.csv",
         train_log=RUN_DIR + "/train.log",
+        val_log=RUN_DIR + "/validation.log",
         hw_log=RUN_DIR + "/hw.log",
         hw_csv=RUN_DIR + "/hw.csv",
         run_json=RUN_DIR + "/run.json",

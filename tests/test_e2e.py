@@ -58,7 +58,9 @@ def test_each_run_has_its_files_and_provenance(demo):
             assert summary["provenance"]["threads_env"]["OMP_NUM_THREADS"] == "1"
             assert summary["energy"]["energy_wh"] is None and summary["energy"]["reason"]
             log = (run / "train.log").read_text()
-            assert log.startswith("Epoch 0. Loss: ") and "Epoch 0 time cost: " in log
+            assert log.startswith("Epoch 0. Loss: ") and log.splitlines()[2].startswith("Epoch 0 time cost: ")
+            assert len(log.splitlines()) == 3  # the thesis's three lines per epoch, nothing else
+            assert (run / "validation.log").read_text().startswith("Epoch 0 validation: err-top1=")
             hw = pd.read_csv(run / "hw.csv")
             assert len(hw) >= 1 and "cpu0_load_pct" in hw.columns
             assert (demo.workdir / f"results/figures/runs/{fw}_{model}_cpu_cfg1_rep0.png").stat().st_size > 0

@@ -36,7 +36,7 @@ from edgebench.train.metrics import EpochMeter
 from edgebench.train.spec import RunRefused, RunSpec
 from edgebench.train.state import RunState, stalled_attempts
 from edgebench.train.summary import finish, provenance, record_refusal, run_header
-from edgebench.train.thesis_log import epoch_lines
+from edgebench.train.thesis_log import epoch_lines, validation_line
 
 log = logging.getLogger("edgebench.train")
 
@@ -97,7 +97,7 @@ def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], at
         state.write_progress(rows)
         attempt.update(epochs_after=len(rows), last_checkpoint_at=rows[-1]["ended_at"])
         state.save_attempts(attempts)
-        for line in epoch_lines(rows[-1]):
+        for line in (*epoch_lines(rows[-1]), validation_line(rows[-1])):
             log.info(line)
         if with_weights:
             log.info("checkpoint after epoch %d: weights sha256 %s", epoch, digest)

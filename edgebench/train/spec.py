@@ -15,8 +15,9 @@ from typing import Optional
 from edgebench.atomic import write_text_atomic
 from edgebench.hwconfig import HardwareConfig, load_profile, resolve
 
-OUTPUT_FILES = {"epochs": "epochs.csv", "train_log": "train.log", "hw_log": "hw.log", "hw_csv": "hw.csv",
-                "run_json": "run.json"}
+# run.json comes last: it is published last and marks the run as complete.
+OUTPUT_FILES = {"epochs": "epochs.csv", "train_log": "train.log", "val_log": "validation.log", "hw_log": "hw.log",
+                "hw_csv": "hw.csv", "run_json": "run.json"}
 # Changing any of these makes an existing checkpoint belong to a different experiment. The
 # epoch count is not among them: raising it continues a run from where it stopped.
 FINGERPRINT_TRAINING_KEYS = ("batch_size", "optimizer", "learning_rate", "momentum", "weight_decay", "seed", "augment")

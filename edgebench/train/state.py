@@ -16,7 +16,7 @@ import pandas as pd
 from edgebench.atomic import write_csv_atomic, write_text_atomic
 from edgebench.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from edgebench.train.spec import OUTPUT_FILES, RunSpec
-from edgebench.train.thesis_log import epoch_lines
+from edgebench.train.thesis_log import epoch_lines, validation_line
 
 log = logging.getLogger("edgebench.train")
 
@@ -67,9 +67,10 @@ class RunState:
             (self.dir / name).unlink(missing_ok=True)
 
     def write_progress(self, rows: List[dict]) -> None:
-        """Rewrite epochs.csv and train.log from the checkpointed rows (each epoch exactly once)."""
+        """Rewrite epochs.csv, train.log and validation.log from the checkpointed rows (each epoch exactly once)."""
         write_csv_atomic(pd.DataFrame(rows, columns=EPOCH_COLUMNS), self.path("epochs"))
         write_text_atomic(self.path("train_log"), "".join(line + "\n" for row in rows for line in epoch_lines(row)))
+        write_text_atomic(self.path("val_log"), "".join(validation_line(row) + "\n" for row in rows))
 
 
 def stalled_attempts(attempts: List[dict]) -> int:
