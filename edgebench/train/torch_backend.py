@@ -48,9 +48,14 @@ class Backend:
     def _tensors(self, x: np.ndarray, y: np.ndarray):
         return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
 
+    def _mode(self, training: bool) -> None:
+        # Module.train() walks every submodule (hundreds in DenseNet-121): switch only on a change.
+        if self.model.training != training:
+            self.model.train(training)
+
     def train_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
         """Return (mean loss, logits) of one SGD step on a batch."""
-        self.model.train()
+        self._mode(True)
         inputs, labels = self._tensors(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         logits = self.model(inputs)
@@ -61,7 +66,7 @@ class Backend:
 
     def eval_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
         """Return (mean loss, logits) of a batch in evaluation mode."""
-        self.model.eval()
+        self._mode(False)
         inputs, labels = self._tensors(x, y)
         with torch.no_grad():
             logits = self.model(inputs)
