@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from edgebench import workflow_config as wc
@@ -88,6 +89,10 @@ def cli(argv) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
     config = load_config(args.configfile, args.directory)
+    from edgebench.hwconfig.hotplug import record_path, recover_stale
+
+    for line in recover_stale(record_path(args.directory / "results" / "state")):  # cores a killed run left off
+        print(line, file=sys.stderr)
     board, rows = board_description(), verdicts(config)
     if args.json:
         print(json.dumps({"board": board, "interpreters": {fw: interpreter_path(config, fw) for fw in config["frameworks"]},

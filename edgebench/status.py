@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -206,6 +207,10 @@ def cli(argv) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     config = load_config(args.configfile, args.directory)
+    from edgebench.hwconfig.hotplug import record_path, recover_stale
+
+    for line in recover_stale(record_path(args.directory / "results" / "state")):  # cores a killed run left off
+        print(line, file=sys.stderr)
     statuses = collect(config, args.directory, target_hwcfgs(config, args.targets))
     calibrate = (lambda s: calibrate_epoch_seconds(config, args.directory, s)) if args.calibrate else None
     estimate(statuses, calibrate)

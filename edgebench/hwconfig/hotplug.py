@@ -4,14 +4,23 @@ Writing "0" to /sys/devices/system/cpu/cpuN/online removes core N from the sched
 altogether (stronger than affinity: no kernel thread or interrupt runs there either). It needs
 root, and a board left with cores offline after a crash skews every later run, so the
 previous state is restored on exit whatever happened inside.
+
+A process killed outright (kill -9, the OOM killer, a power cut of the process but not the
+board) runs no exit code. So before the first write, the states to restore go to a record
+file per host (`record`); a clean exit removes it. The next run, `edgebench check` and
+`edgebench status` find a record whose owner is dead (recover_stale), put those cores back
+and say so: a later run never takes the state a crash left for the one to restore.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import warnings
 from pathlib import Path
+from typing import Dict, List, Optional
 
 CORE_DIR_RE = re.compile(r"^cpu(\d+)$")
 
@@ -23,9 +32,11 @@ class HotplugError(RuntimeError):
 class HotplugCores:
     """Context manager keeping only keep_online cores online, restoring the rest on exit."""
 
-    def __init__(self, keep_online, sysfs_root="/sys/devices/system/cpu"):
+    def __init__(self, keep_online, sysfs_root="/sys/devices/system/cpu", record=None):
         self.keep_online = set(int(core) for core in keep_online)
         self.sysfs_root = Path(sysfs_root)
+        # Where the states to restore are kept while cores are changed (None: nowhere).
+        self.record = Path(record) if record is not None else None
         # core -> state written before we changed it ("0" or "1"), for the cores we changed.
         self.changed: dict[int, str] = {}
 
@@ -85,7 +96,12 @@ class HotplugCores:
             raise HotplugError(f"hotplug: writing {state!r} to {path} failed: {error}") from error
 
     def __enter__(self) -> "HotplugCores":
+        if self.record is not None:
+            for line in recover_stale(self.record, self.sysfs_root):
+                warnings.warn(line, RuntimeWarning, stacklevel=2)
         plan = self._plan()
+        if plan and self.record is not None:
+            write_record(self.record, {core: now for core, (_, now, _) in plan.items()}, self.sysfs_root)
         # Bring the wanted cores up before taking others down, so the system never runs short.
         order = sorted(plan, key=lambda core: plan[core][2] != "1")
         try:
@@ -94,9 +110,16 @@ class HotplugCores:
                 self._write(core, path, wanted)
                 self.changed[core] = now
         except BaseException:
-            self.restore()
+            self._restore_and_forget()
             raise
         return self
+
+    def _restore_and_forget(self) -> List[str]:
+        """Restore, and drop the record once everything is back (a failed restore keeps it for later)."""
+        errors = self.restore()
+        if not errors and self.record is not None:
+            self.record.unlink(missing_ok=True)
+        return errors
 
     def restore(self) -> list[str]:
         """Return the errors met while putting every changed core back to its previous state."""
@@ -112,10 +135,69 @@ class HotplugCores:
         return errors
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        errors = self.restore()
+        errors = self._restore_and_forget()
         if errors:
             message = "hotplug: cores not restored: " + "; ".join(errors)
             if exc_type is None:
                 raise HotplugError(message)
             # The run's own exception is the one to see; the restore failure is still told.
             warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
+def record_path(directory) -> Path:
+    """Return this host's hotplug record in a directory (per host: results/state may be shared by boards)."""
+    return Path(directory) / f".hotplug-{socket.gethostname()}.json"
+
+
+def write_record(record: Path, restore: Dict[int, str], sysfs_root: Path) -> None:
+    """Record durably which cores to set back to which state, and who changed them."""
+    from edgebench.atomic import write_text_atomic
+
+    write_text_atomic(record, json.dumps({"pid": os.getpid(), "sysfs_root": str(sysfs_root),
+                                          "restore": {str(core): state for core, state in restore.items()}}) + "\n")
+
+
+def _alive(pid: int) -> bool:
+    """Return whether pid is a live edgebench run (a reused pid, after a reboot, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        pass
+    try:
+        return b"edgebench" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc to ask: alive, as kill said
+
+
+def recover_stale(record, sysfs_root: Optional[Path] = None) -> List[str]:
+    """Put back the cores a dead run left changed, per its record; return what was done (empty: nothing to do).
+
+    A record whose owner still runs is left alone (that run restores its cores itself).
+    """
+    record = Path(record)
+    try:
+        data = json.loads(record.read_text())
+    except FileNotFoundError:
+        return []
+    except ValueError as error:
+        return [f"hotplug: {record} is unreadable ({error}); check the cores' online files by hand"]
+    if _alive(int(data.get("pid", -1))) and int(data.get("pid", -1)) != os.getpid():
+        return []
+    root = Path(sysfs_root or data["sysfs_root"])
+    restored, errors = [], []
+    for core, state in sorted(data["restore"].items(), key=lambda item: item[1] != "1"):  # online first
+        path = root / f"cpu{core}" / "online"
+        try:
+            if path.read_text().strip() != state:
+                path.write_text(state)
+                restored.append(f"cpu{core}={state}")
+        except OSError as error:
+            errors.append(f"cpu{core}: {error}")
+    if errors:
+        return [f"hotplug: a run (pid {data.get('pid')}) died with cores changed; restoring from {record} failed: "
+                + "; ".join(errors) + " (needs root; the record is kept)"]
+    record.unlink(missing_ok=True)
+    done = ", ".join(restored) if restored else "nothing left to change"
+    return [f"hotplug: a run (pid {data.get('pid')}) died with cores changed; restored from {record}: {done}"]

@@ -209,9 +209,9 @@ def hotplug_context(spec: RunSpec):
     """Return a context that takes the other cores offline (cpu_mode: hotplug), else does nothing."""
     if spec.cpu_mode != "hotplug":
         return contextlib.nullcontext()
-    from edgebench.hwconfig.hotplug import HotplugCores
+    from edgebench.hwconfig.hotplug import HotplugCores, record_path
 
-    return HotplugCores(keep_online=spec.hwconfig.cores)
+    return HotplugCores(keep_online=spec.hwconfig.cores, record=record_path(spec.lock_dir or spec.state_dir))
 
 
 def measure_idle(spec: RunSpec, state: RunState) -> Optional[float]:
