@@ -108,6 +108,11 @@ def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], at
 
 def run(spec: RunSpec) -> dict:
     """Run (or resume) one training experiment to its end and return its run.json summary."""
+    # Whatever this run's cpu_mode, cores that a killed hotplug run left offline come back first.
+    from edgebench.hwconfig.hotplug import record_path, recover_stale
+
+    for line in recover_stale(record_path(spec.lock_dir or spec.state_dir)):
+        log.warning(line)
     try:
         check_host(spec.hwconfig)
     except HardwareConfigError as error:
