@@ -40,6 +40,9 @@ class Backend(Protocol):
     def weights_digest(self) -> str:
         """Return a digest of the model's weights, comparable across frameworks."""
 
+    def weights_bytes(self) -> int:
+        """Return the size of the model's weights in bytes (a checkpoint holds them and the momentum)."""
+
     def state_bytes(self) -> Dict[str, bytes]:
         """Return the model and optimizer state, serialized for a checkpoint."""
 

@@ -15,6 +15,7 @@ the reason, and the workflow goes on. Board side: Python 3.8+.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -31,6 +32,7 @@ from edgebench.monitor import open_monitor, read_monitor_log
 from edgebench.monitor.host import utc_now
 from edgebench.train.backend import Backend, load_backend
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint
+from edgebench.train.disk import check_room
 from edgebench.train.locks import exclusive
 from edgebench.train.metrics import EpochMeter
 from edgebench.train.spec import RunRefused, RunSpec
@@ -168,13 +170,12 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
         hwapply.enter(spec.hwconfig)  # before the framework's import: its thread pools read the variables
         try:
             backend_cls = framework_backend(spec)
-        except RunRefused as refusal:
+            rows, status, reason = _train_with(spec, state, backend_cls, summary, rows, checkpoint, attempt, attempts)
+        except RunRefused as refusal:  # raised before any training: no framework, no CUDA, no room on disk
             if rows:
                 raise  # epochs trained elsewhere stay checkpointed for a board that can continue
             log.error("run refused: %s", refusal)
-            status, reason, backend_cls = "refused", str(refusal), None
-        if backend_cls is not None:
-            rows, status, reason = _train_with(spec, state, backend_cls, summary, rows, checkpoint, attempt, attempts)
+            status, reason = "refused", str(refusal)
     attempt["ended_at"] = utc_now()
     state.save_attempts(attempts)
     return finish(spec, state, rows, attempts, summary, status=status, reason=reason, idle_power_w=idle_power_w)
@@ -192,6 +193,9 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
     backend = backend_cls(spec.model, num_classes, spec.input_size, spec.training, spec.seed,
                           spec.hwconfig.gpu, spec.hwconfig.threads)
     summary.update(num_classes=num_classes, provenance=provenance(spec, backend_cls))
+    epochs_left = int(spec.training["epochs"]) - len(rows)
+    with_weights = epochs_left if spec.measurement.get("keep_checkpoints") else epochs_left - 1
+    check_room(state.dir, backend.weights_bytes(), with_weights)  # RunRefused: before any training
     if checkpoint is not None and checkpoint["backend_state"] is not None:
         backend.load_state_bytes(checkpoint["backend_state"])
         digest = backend.weights_digest()
@@ -201,8 +205,10 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
     status, reason = "done", None
     try:
         rows = train(spec, state, backend, rows, attempt, attempts)
-    except (TrainingDiverged, MemoryError, RuntimeError, ValueError, FloatingPointError) as error:
+    except (TrainingDiverged, MemoryError, RuntimeError, ValueError, FloatingPointError, OSError) as error:
         # RuntimeError covers the frameworks' own errors (torch's out-of-memory, MXNet's MXNetError).
+        if isinstance(error, OSError) and error.errno != errno.ENOSPC:
+            raise  # an I/O hiccup is retried by Snakemake; a full disk is a result
         rows = (load_checkpoint(state.dir) or {"epochs": []})["epochs"]
         status, reason = "failed", f"{type(error).__name__} in epoch {len(rows)}: {error}"
         log.exception("run failed: %s", reason)

@@ -81,6 +81,10 @@ class Backend:
         """Return a digest of the model's weights, comparable across frameworks."""
         return weights_digest(models.to_numpy_weights("pytorch", self.model))
 
+    def weights_bytes(self) -> int:
+        """Return the size of the model's weights in bytes (a checkpoint holds them and the momentum)."""
+        return sum(int(array.nbytes) for array in models.to_numpy_weights("pytorch", self.model).values())
+
     def state_bytes(self) -> Dict[str, bytes]:
         """Return the model and optimizer state, serialized for a checkpoint."""
         buffer = io.BytesIO()
