@@ -26,7 +26,8 @@ COLUMNS = ["framework", "model", "runs", "total_time_s", "total_time_s_std", "ep
 CI_METRICS = ["total_time_s", "epoch_time_s", "avg_power_w", "energy_wh", "energy_wh_integrated"]
 RUNS_STD_METRICS = ["epoch_time_s", "avg_power_w", "energy_wh", "loss", "val_acc", "top5_acc"]
 EXTRA_COLUMNS = ([f"{m}_std_runs" for m in RUNS_STD_METRICS]
-                 + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")])
+                 + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")]
+                 + ["interference_pct"])
 
 
 class MixedBoardsError(ValueError):
@@ -85,6 +86,15 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]]) -> dict:
                                     "energy_wh_integrated", "loss", "val_acc", "top5_acc"])
     epochs = pd.concat([e for _, e in done]) if done else pd.DataFrame(columns=["epoch_seconds", "train_loss", "val_acc"])
     row = {"runs": len(done), "status": cell_status([s for s, _ in runs])}
+    interference = [(s.get("interference") or {}) for s, _ in done]
+    shares = [i["interference_pct"] for i in interference if i.get("interference_pct") is not None]
+    row["interference_pct"] = sum(shares) / len(shares) if shares else None
+    contended = [i for i in interference if i.get("contended")]
+    if contended and row["status"] == "done":
+        # A disturbed measurement is caught, not published: the rankings skip a contended cell.
+        worst = max(i["interference_pct"] for i in contended)
+        row["status"] = (f"contended: {len(contended)} of {len(done)} run(s), up to {worst:.1f}% of the measured "
+                         f"cores' busy time was other work (> {contended[0]['threshold_pct']:g}%)")
     for metric in per_run.columns.drop("power_std_w"):
         mean, std, low, high = _over_runs(per_run[metric].tolist())
         row[metric] = mean

@@ -33,6 +33,7 @@ from edgebench.monitor.host import utc_now
 from edgebench.train.backend import Backend, load_backend
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint
 from edgebench.train.disk import check_room
+from edgebench.train.interference import InterferenceMeter, combined
 from edgebench.train.locks import exclusive
 from edgebench.train.metrics import EpochMeter
 from edgebench.train.spec import RunRefused, RunSpec
@@ -69,13 +70,14 @@ def run_epoch(backend: Backend, split, batch_size, *, seed, epoch, train, augmen
 
 
 def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], attempt: dict,
-          attempts: List[dict]) -> List[dict]:
+          attempts: List[dict], meter: InterferenceMeter) -> List[dict]:
     """Return all epochs' rows after training from len(rows) to the configured epoch count."""
     hp = spec.training
     train_split = CachedSplit(spec.prepared_dir, "train")
     val_split = CachedSplit(spec.prepared_dir, "val")
     for epoch in range(len(rows), int(hp["epochs"])):
         backend.seed(epoch_seed(spec.seed, epoch))
+        meter.start()
         started, t0 = utc_now(), time.perf_counter()
         train_loss, train_acc, train_top5 = run_epoch(
             backend, train_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=True,
@@ -84,6 +86,7 @@ def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], at
         val_loss, val_acc, val_top5 = run_epoch(
             backend, val_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=False)
         t_validated = time.perf_counter()
+        meter.stop()
         rows = rows + [dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, train_top5=train_top5,
                             val_loss=val_loss, val_acc=val_acc, val_top5=val_top5,
                             epoch_seconds=t_validated - t0, train_seconds=t_trained - t0,
@@ -203,8 +206,9 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
             raise RuntimeError(f"checkpoint in {state.dir} did not load faithfully (weights digest differs)")
         log.info("resumed from checkpoint after epoch %d: weights sha256 %s", len(rows) - 1, digest)
     status, reason = "done", None
+    meter = InterferenceMeter(spec.hwconfig.cores)
     try:
-        rows = train(spec, state, backend, rows, attempt, attempts)
+        rows = train(spec, state, backend, rows, attempt, attempts, meter)
     except (TrainingDiverged, MemoryError, RuntimeError, ValueError, FloatingPointError, OSError) as error:
         # RuntimeError covers the frameworks' own errors (torch's out-of-memory, MXNet's MXNetError).
         if isinstance(error, OSError) and error.errno != errno.ENOSPC:
@@ -213,6 +217,10 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
         status, reason = "failed", f"{type(error).__name__} in epoch {len(rows)}: {error}"
         log.exception("run failed: %s", reason)
     summary["provenance"]["device"] = backend.device_report()
+    # Over this attempt's epochs (a resumed run's earlier epochs were judged by their attempt).
+    threshold = float(spec.measurement.get("max_interference_pct", 5.0))
+    attempt["interference"] = meter.summary(threshold)
+    summary["interference"] = combined((a.get("interference") for a in attempts), threshold)
     return rows, status, reason
 
 
