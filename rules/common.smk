@@ -21,6 +21,15 @@ def host_checks_here():
     return config["host_checks"] == "here" and workflow.local_exec and workflow.is_main_process
 
 
+def measured_run_threads(wildcards):
+    """Return the cores a measured run claims from Snakemake: all of them in a local run.
+
+    Nothing else then starts beside it (a table or figure job on a measured core would make the
+    run contended: edgebench/train/interference.py); on a cluster, --exclusive does that.
+    """
+    return workflow.cores if workflow.local_exec and isinstance(workflow.cores, int) else 1
+
+
 onstart:
     # Snakemake's rate limiter would make it re-plan many times a second beside measured runs.
     drop_local_rate_limit(workflow)

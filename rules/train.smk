@@ -53,6 +53,7 @@ rule train:
         cpu_mode=config["cpu_mode"],
         state_dir=STATE_DIR,
         lock_dir="results/state",
+    threads: measured_run_threads
     resources:
         # Measured runs are exclusive: the default profile caps measure at 1 per host; on Slurm
         # (profiles/slurm) each run gets a whole node of the configuration's kind instead.
