@@ -17,7 +17,7 @@ from pathlib import Path
 
 from edgebench import workflow_config as wc
 from edgebench.hwconfig import check_host
-from edgebench.interpreters import describe, interpreter_path, probe_frameworks
+from edgebench.interpreters import describe, interpreter_path, interpreter_problem, probe_frameworks
 
 
 def board_description() -> dict:
@@ -49,15 +49,9 @@ def verdicts(config: dict) -> list:
             cfg, host_problem = None, str(error)
         for framework in config["frameworks"]:
             answer = answers[framework]
-            if host_problem:
-                reason = host_problem
-            elif not answer["imports"]:
-                reason = answer["error"] if answer.get("missing") else \
-                    f"interpreters.{framework}: {answer['executable']} cannot import {framework}: {answer['error']}"
-            elif cfg.gpu and not answer["gpu"]:
+            reason = host_problem or interpreter_problem(framework, answer)
+            if reason is None and cfg.gpu and not answer["gpu"]:
                 reason = f"hwconfigs.{name}.gpu: {framework} has no CUDA here ({answer['executable']})"
-            else:
-                reason = None
             rows.append({"hwcfg": name, "framework": framework, "runnable": reason is None, "reason": reason,
                          "targeted": name in config["run_hwconfigs"]})
     return rows

@@ -83,14 +83,21 @@ def probe_frameworks(config: dict) -> dict:
     return probe_all(tuple((fw, interpreter_path(config, fw)) for fw in config["frameworks"]))
 
 
+def interpreter_problem(framework: str, answer: dict):
+    """Return why a probed interpreter cannot train its framework, naming `interpreters.<framework>`, or None."""
+    if answer.get("missing"):
+        return answer["error"]
+    if not answer["imports"]:
+        return f"interpreters.{framework}: {answer['executable']} cannot import {framework}: {answer['error']}"
+    return None
+
+
 def check_interpreters(config: dict) -> None:
     """Raise InterpreterError naming `interpreters.<framework>` if one is missing or lacks its framework."""
     for framework, answer in probe_frameworks(config).items():
-        if answer.get("missing"):
-            raise InterpreterError(answer["error"])
-        if not answer["imports"]:
-            raise InterpreterError(f"interpreters.{framework}: {answer['executable']} cannot import {framework}: "
-                                   f"{answer['error']}")
+        problem = interpreter_problem(framework, answer)
+        if problem:
+            raise InterpreterError(problem)
 
 
 def describe(framework: str, answer: dict) -> str:
