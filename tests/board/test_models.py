@@ -14,23 +14,12 @@ import torchvision
 
 from edgebench import models
 from edgebench.compat import import_mxnet
+from tests.board.model_sizes import TEST_SIZES
 
 mx = import_mxnet()
 
 IMPLEMENTED = models.MODEL_NAMES
 
-# Input side used for the function tests: each model's minimum, or a little above where the
-# minimum would reduce everything to 1x1 maps and hide spatial mistakes (padding, ceil_mode:
-# SqueezeNet at 32 has a 6x6 map that ceil-mode pools to 3x3 where floor mode gives 2x2).
-TEST_SIZES = {
-    "lenet": 32,
-    "alexnet": 67,
-    "vgg16": 32,
-    "inception_v3": 80,
-    "resnet152": 32,
-    "densenet121": 32,
-    "squeezenet": 32,
-}
 
 # The named reference implementation of each torchvision-defined architecture.
 TORCHVISION = {

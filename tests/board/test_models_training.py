@@ -12,6 +12,7 @@ import torch
 
 from edgebench import models
 from edgebench.compat import import_mxnet
+from tests.board.model_sizes import TEST_SIZES as SIZES
 from edgebench.data.demo import generate_demo_tree
 from edgebench.data.loader import CachedSplit, iterate_batches
 from edgebench.data.prepare import prepare
@@ -19,16 +20,6 @@ from tests.conftest import write_manifest
 
 mx = import_mxnet()
 
-# Smallest input each model takes comfortably (see test_models.TEST_SIZES).
-SIZES = {
-    "lenet": 32,
-    "alexnet": 67,
-    "vgg16": 32,
-    "inception_v3": 80,
-    "resnet152": 32,
-    "densenet121": 32,
-    "squeezenet": 32,
-}
 NUM_CLASSES = 4
 BATCH = 8
 MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4
