@@ -42,6 +42,7 @@ def write_prepared(directory: Path, images: int, size: int, classes: int = 10) -
 
 def runner_side(framework: str, model: str, prepared: Path, work: Path, size: int) -> float:
     """Return the runner's training-pass seconds for one epoch (a child process, as the workflow runs it)."""
+    from edgebench.schema import section_defaults
     from edgebench.train.spec import OUTPUT_FILES, spec_document, write_spec
 
     document = spec_document(
@@ -49,7 +50,7 @@ def runner_side(framework: str, model: str, prepared: Path, work: Path, size: in
         prepared_dir=prepared, input_size=size, training=HPARAMS,
         outputs={key: work / name for key, name in OUTPUT_FILES.items()}, state_dir=work / "state",
         device_profile="demo", monitor={"interval_s": 1.0, "power_method": "total", "idle_baseline_s": 0},
-        measurement={"cooldown_s": 0, "keep_checkpoints": False, "max_attempts_without_progress": 3},
+        measurement=section_defaults("measurement"),
         lock_dir=work, cpu_mode="affinity", log=None)
     spec = write_spec(document, work.with_suffix(".json"))
     env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}

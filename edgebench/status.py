@@ -21,6 +21,7 @@ import yaml
 
 from edgebench import workflow_config as wc
 from edgebench.interpreters import board_environment, interpreter_path
+from edgebench.schema import SCHEMA_PATH
 from edgebench.train.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +53,7 @@ def load_config(configfiles=(), workdir=Path(".")) -> dict:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     for path in configfiles:
         update_config(config, yaml.safe_load((workdir / path).read_text()) or {})
-    validate(config, str(REPO / "schemas" / "config.schema.yaml"))
+    validate(config, str(SCHEMA_PATH))
     return config
 
 

@@ -71,6 +71,7 @@ def prepare_tiny_demo(base: Path, seed: int, size: int = 32) -> Path:
 def run_document(framework: str, model: str, prepared: Path, work: Path, *, epochs: int = 1, batch_size: int = 4,
                  size: int = 32) -> dict:
     """Return the spec document of one tiny CPU run on core 0 of the demo profile, outputs under work."""
+    from edgebench.schema import section_defaults
     from edgebench.train.spec import OUTPUT_FILES, spec_document
 
     return spec_document(
@@ -80,7 +81,7 @@ def run_document(framework: str, model: str, prepared: Path, work: Path, *, epoc
                   "momentum": 0.9, "weight_decay": 5e-4, "seed": 0, "augment": False},
         outputs={key: work / name for key, name in OUTPUT_FILES.items()}, state_dir=work / "state",
         device_profile="demo", monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
-        measurement={"cooldown_s": 0, "keep_checkpoints": False, "max_attempts_without_progress": 3},
+        measurement=section_defaults("measurement"),
         lock_dir=work, cpu_mode="affinity", log=work.parent / f"{work.name}.log")
 
 

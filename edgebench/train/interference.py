@@ -9,7 +9,7 @@ as a measurement. Board side: Python 3.8+.
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, NamedTuple, Optional
 
 import psutil
 
@@ -44,8 +44,19 @@ def tree_cpu_seconds(process: Optional[psutil.Process] = None) -> float:
     return total
 
 
+class Window(NamedTuple):
+    """The busy seconds of the measured cores and the run's own CPU seconds over one window."""
+
+    busy_s: float
+    own_s: float
+
+
 class InterferenceMeter:
-    """Accumulates busy and own CPU seconds over the windows between start() and stop()."""
+    """Measures windows between start() and stop() and accumulates the ones add()ed to the run's record.
+
+    A window is judged before it is added: a contended epoch that is measured again (runner.py)
+    leaves its discarded measurement out of the run's figures.
+    """
 
     def __init__(self, cores: Iterable[int]):
         self.cores = sorted(cores)
@@ -58,32 +69,39 @@ class InterferenceMeter:
         """Open a window (the start of an epoch's training and validation)."""
         self._start = (cores_busy_seconds(self.cores), tree_cpu_seconds())
 
-    def stop(self) -> None:
-        """Close the window and add its busy and own seconds."""
+    def stop(self) -> Window:
+        """Close the window and return its busy and own seconds (not yet part of the run's record)."""
         busy0, own0 = self._start
-        self.busy_s += cores_busy_seconds(self.cores) - busy0
-        self.own_s += tree_cpu_seconds() - own0
-        self.windows += 1
         self._start = None
+        return Window(cores_busy_seconds(self.cores) - busy0, tree_cpu_seconds() - own0)
 
-    @property
-    def resolution_s(self) -> float:
-        """Return the uncertainty of busy minus own: both are counted in clock ticks, each window's ends cut."""
-        return 2 * self.windows / _CLOCK_TICKS
+    def add(self, window: Window) -> None:
+        """Count a window's seconds in the run's record."""
+        self.busy_s += window.busy_s
+        self.own_s += window.own_s
+        self.windows += 1
 
     def summary(self, threshold_pct: float) -> Dict[str, object]:
-        """Return run.json's interference record: the share of busy time that was not the run's."""
-        record = {"interference_pct": None, "contended": None, "busy_s": self.busy_s, "own_s": self.own_s,
-                  "windows": self.windows, "resolution_s": self.resolution_s, "threshold_pct": threshold_pct,
-                  "cores": self.cores}
-        if self.busy_s <= 0:
-            return record
-        # The monitor may run on other cores, so "own" can exceed the measured cores' busy time a little.
-        other = max(0.0, self.busy_s - self.own_s)
-        record["interference_pct"] = other / self.busy_s * 100
-        # Contended only beyond the counting's own uncertainty: a 0.1 s epoch cannot tell 5 % apart.
-        record["contended"] = record["interference_pct"] > threshold_pct and other > self.resolution_s
+        """Return run.json's interference record over the added windows."""
+        return {**judge(self.busy_s, self.own_s, self.windows, threshold_pct), "busy_s": self.busy_s,
+                "own_s": self.own_s, "windows": self.windows, "threshold_pct": threshold_pct,
+                "cores": self.cores}
+
+
+def judge(busy_s: float, own_s: float, windows: int, threshold_pct: float) -> Dict[str, object]:
+    """Return the share of busy time that was not the run's, and whether that makes it contended."""
+    # Both are counted in clock ticks, and each window's two ends cut a tick: that is the
+    # uncertainty of busy minus own.
+    resolution_s = 2 * windows / _CLOCK_TICKS
+    record = {"interference_pct": None, "contended": None, "resolution_s": resolution_s}
+    if busy_s <= 0:
         return record
+    # The monitor may run on other cores, so "own" can exceed the measured cores' busy time a little.
+    other = max(0.0, busy_s - own_s)
+    record["interference_pct"] = other / busy_s * 100
+    # Contended only beyond the counting's own uncertainty: a 0.1 s epoch cannot tell 5 % apart.
+    record["contended"] = record["interference_pct"] > threshold_pct and other > resolution_s
+    return record
 
 
 def combined(records: Iterable[Optional[dict]], threshold_pct: float) -> Dict[str, object]:
@@ -93,4 +111,6 @@ def combined(records: Iterable[Optional[dict]], threshold_pct: float) -> Dict[st
     meter.busy_s = sum(r["busy_s"] for r in records)
     meter.own_s = sum(r["own_s"] for r in records)
     meter.windows = sum(r.get("windows", 0) for r in records)
-    return meter.summary(threshold_pct)
+    summary = meter.summary(threshold_pct)
+    summary["remeasured_epochs"] = sum(r.get("remeasured_epochs", 0) for r in records)
+    return summary

@@ -33,7 +33,7 @@ from edgebench.monitor.host import utc_now
 from edgebench.train.backend import Backend, load_backend
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint
 from edgebench.train.disk import check_room
-from edgebench.train.interference import InterferenceMeter, combined
+from edgebench.train.interference import InterferenceMeter, combined, judge
 from edgebench.train.locks import exclusive
 from edgebench.train.metrics import EpochMeter
 from edgebench.train.spec import RunRefused, RunSpec
@@ -69,32 +69,68 @@ def run_epoch(backend: Backend, split, batch_size, *, seed, epoch, train, augmen
     return meter.summary()
 
 
+def measure_epoch(spec: RunSpec, backend: Backend, splits, epoch: int, meter: InterferenceMeter):
+    """Return (the epoch's row, its interference window) after training and validating it once."""
+    hp = spec.training
+    train_split, val_split = splits
+    backend.seed(epoch_seed(spec.seed, epoch))
+    meter.start()
+    started, t0 = utc_now(), time.perf_counter()
+    train_loss, train_acc, train_top5 = run_epoch(
+        backend, train_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=True,
+        augment=hp.get("augment", False))
+    t_trained = time.perf_counter()
+    val_loss, val_acc, val_top5 = run_epoch(backend, val_split, hp["batch_size"], seed=spec.seed, epoch=epoch,
+                                            train=False)
+    t_validated = time.perf_counter()
+    window = meter.stop()
+    row = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, train_top5=train_top5,
+               val_loss=val_loss, val_acc=val_acc, val_top5=val_top5,
+               epoch_seconds=t_validated - t0, train_seconds=t_trained - t0,
+               val_seconds=t_validated - t_trained, started_at=started, ended_at=utc_now())
+    return row, window
+
+
+def roll_back(state: RunState, backend: Backend) -> None:
+    """Restore the weights and optimizer state the last checkpoint holds: the state before this epoch."""
+    checkpoint = load_checkpoint(state.dir)
+    backend.load_state_bytes(checkpoint["backend_state"])
+    if backend.weights_digest() != checkpoint["weights_sha256"]:
+        raise RuntimeError(f"checkpoint in {state.dir} did not load faithfully (weights digest differs)")
+
+
 def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], attempt: dict,
           attempts: List[dict], meter: InterferenceMeter) -> List[dict]:
-    """Return all epochs' rows after training from len(rows) to the configured epoch count."""
+    """Return all epochs' rows after training from len(rows) to the configured epoch count.
+
+    An epoch whose measured cores were busy with other work beyond the threshold is measured
+    again, up to measurement.remeasure_contended times, from the checkpoint before it: the seeds
+    are per epoch, so the repeat trains exactly the same steps, and only its time is new.
+    """
     hp = spec.training
-    train_split = CachedSplit(spec.prepared_dir, "train")
-    val_split = CachedSplit(spec.prepared_dir, "val")
+    splits = CachedSplit(spec.prepared_dir, "train"), CachedSplit(spec.prepared_dir, "val")
+    threshold = float(spec.measurement["max_interference_pct"])
+    remeasures = int(spec.measurement["remeasure_contended"])
+    if remeasures and not rows:
+        # The state before epoch 0, for measuring it again; later epochs go back to their predecessor's checkpoint.
+        save_checkpoint(state.dir, {"fingerprint": spec.fingerprint(), "epochs": [],
+                                    "backend_state": backend.state_bytes(), "weights_sha256": backend.weights_digest()})
     for epoch in range(len(rows), int(hp["epochs"])):
-        backend.seed(epoch_seed(spec.seed, epoch))
-        meter.start()
-        started, t0 = utc_now(), time.perf_counter()
-        train_loss, train_acc, train_top5 = run_epoch(
-            backend, train_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=True,
-            augment=hp.get("augment", False))
-        t_trained = time.perf_counter()
-        val_loss, val_acc, val_top5 = run_epoch(
-            backend, val_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=False)
-        t_validated = time.perf_counter()
-        meter.stop()
-        rows = rows + [dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, train_top5=train_top5,
-                            val_loss=val_loss, val_acc=val_acc, val_top5=val_top5,
-                            epoch_seconds=t_validated - t0, train_seconds=t_trained - t0,
-                            val_seconds=t_validated - t_trained, started_at=started, ended_at=utc_now())]
+        for measured in range(remeasures + 1):
+            row, window = measure_epoch(spec, backend, splits, epoch, meter)
+            verdict = judge(window.busy_s, window.own_s, 1, threshold)
+            if not verdict["contended"] or measured == remeasures:
+                break
+            log.warning("epoch %d: %.1f%% of the measured cores' busy time was other work; measuring it again "
+                        "(%d of %d)", epoch, verdict["interference_pct"], measured + 1, remeasures)
+            roll_back(state, backend)
+        meter.add(window)
+        attempt["remeasured_epochs"] = attempt.get("remeasured_epochs", 0) + (measured > 0)
+        rows = rows + [{**row, "interference_pct": verdict["interference_pct"], "remeasured": measured}]
         # After the last epoch only publishing is left, which needs the rows, not the weights:
         # leaving them out saves writing VGG-16's ~1 GB state once more. A kept checkpoint
         # stays whole, so that raising the epoch count later can continue it.
-        with_weights = epoch < int(hp["epochs"]) - 1 or spec.measurement.get("keep_checkpoints")
+        with_weights = epoch < int(hp["epochs"]) - 1 or spec.measurement["keep_checkpoints"]
         digest = backend.weights_digest() if with_weights else None
         save_checkpoint(state.dir, {"fingerprint": spec.fingerprint(), "epochs": rows,
                                     "backend_state": backend.state_bytes() if with_weights else None,
@@ -157,7 +193,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
     attempts.append(attempt)
     state.save_attempts(attempts)
     summary = run_header(spec)
-    limit = int(spec.measurement.get("max_attempts_without_progress", 3))
+    limit = int(spec.measurement["max_attempts_without_progress"])
     if stalled_attempts(attempts[:-1]) >= limit:
         # The last attempts died (killed, out of memory) without finishing an epoch: record that
         # rather than crash-looping for days.
@@ -165,7 +201,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
         return finish(spec, state, rows, attempts, summary, status="failed", reason=reason, idle_power_w=None)
     if rows:
         log.info("resuming at epoch %d from the checkpoint in %s", len(rows), state.dir)
-    time.sleep(float(spec.measurement.get("cooldown_s", 0)))
+    time.sleep(float(spec.measurement["cooldown_s"]))
     status, reason, idle_power_w = "done", None, None
     # The monitor starts before pinning so it is not confined to the measured cores.
     with open_monitor(spec.profile, state.path("hw_log"), spec.monitor["interval_s"]), hotplug_context(spec):
@@ -197,7 +233,9 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
                           spec.hwconfig.gpu, spec.hwconfig.threads)
     summary.update(num_classes=num_classes, provenance=provenance(spec, backend_cls))
     epochs_left = int(spec.training["epochs"]) - len(rows)
-    with_weights = epochs_left if spec.measurement.get("keep_checkpoints") else epochs_left - 1
+    with_weights = epochs_left if spec.measurement["keep_checkpoints"] else epochs_left - 1
+    if spec.measurement["remeasure_contended"] and not rows:
+        with_weights += 1  # the state before epoch 0, kept for measuring it again (train())
     check_room(state.dir, backend.weights_bytes(), with_weights)  # RunRefused: before any training
     if checkpoint is not None and checkpoint["backend_state"] is not None:
         backend.load_state_bytes(checkpoint["backend_state"])
@@ -218,8 +256,8 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
         log.exception("run failed: %s", reason)
     summary["provenance"]["device"] = backend.device_report()
     # Over this attempt's epochs (a resumed run's earlier epochs were judged by their attempt).
-    threshold = float(spec.measurement.get("max_interference_pct", 5.0))
-    attempt["interference"] = meter.summary(threshold)
+    threshold = float(spec.measurement["max_interference_pct"])
+    attempt["interference"] = {**meter.summary(threshold), "remeasured_epochs": attempt.get("remeasured_epochs", 0)}
     summary["interference"] = combined((a.get("interference") for a in attempts), threshold)
     return rows, status, reason
 
@@ -235,7 +273,7 @@ def hotplug_context(spec: RunSpec):
 
 def measure_idle(spec: RunSpec, state: RunState) -> Optional[float]:
     """Return the idle power (W) over monitor.idle_baseline_s seconds before training, if configured."""
-    seconds = float(spec.monitor.get("idle_baseline_s", 0))
+    seconds = float(spec.monitor["idle_baseline_s"])
     if seconds <= 0:
         return None
     start = utc_now()

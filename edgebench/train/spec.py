@@ -14,6 +14,7 @@ from typing import Optional
 
 from edgebench.atomic import write_text_atomic
 from edgebench.hwconfig import HardwareConfig, load_profile, resolve
+from edgebench.schema import section_defaults
 
 # run.json comes last: it is published last and marks the run as complete.
 OUTPUT_FILES = {"epochs": "epochs.csv", "train_log": "train.log", "val_log": "validation.log", "hw_log": "hw.log",
@@ -41,9 +42,9 @@ class RunSpec:
     outputs: dict  # OUTPUT_FILES keys -> declared output path
     state_dir: Path
     profile: dict  # the device profile
-    monitor: dict = field(default_factory=lambda: {"interval_s": 1.0, "power_method": "total", "idle_baseline_s": 0})
-    measurement: dict = field(default_factory=lambda: {"cooldown_s": 0, "keep_checkpoints": False,
-                                                       "max_attempts_without_progress": 3})
+    # Defaults as the config schema gives them (a spec built without the workflow: tests, benchmarks).
+    monitor: dict = field(default_factory=lambda: section_defaults("monitor"))
+    measurement: dict = field(default_factory=lambda: section_defaults("measurement"))
     lock_dir: Optional[Path] = None  # where the host's measurement lock lives (shared by all runs)
     cpu_mode: str = "affinity"  # or "hotplug": other cores offline during training (root only)
 

@@ -21,8 +21,11 @@ from edgebench.train.thesis_log import epoch_lines, validation_line
 log = logging.getLogger("edgebench.train")
 
 # epoch_seconds = train_seconds + val_seconds: the training pass and the validation pass, timed apart.
+# interference_pct: the accepted measurement's share of other work on the measured cores;
+# remeasured: how many contended measurements of the epoch were discarded before it.
 EPOCH_COLUMNS = ["epoch", "train_loss", "train_acc", "train_top5", "val_loss", "val_acc", "val_top5",
-                 "epoch_seconds", "train_seconds", "val_seconds", "started_at", "ended_at"]
+                 "epoch_seconds", "train_seconds", "val_seconds", "started_at", "ended_at",
+                 "interference_pct", "remeasured"]
 
 
 class RunState:
