@@ -233,6 +233,8 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
                           spec.hwconfig.gpu, spec.hwconfig.threads)
     summary.update(num_classes=num_classes, provenance=provenance(spec, backend_cls))
     epochs_left = int(spec.training["epochs"]) - len(rows)
+    for warning in summary["provenance"]["clocks"]["warnings"]:
+        log.warning(warning)
     with_weights = epochs_left if spec.measurement["keep_checkpoints"] else epochs_left - 1
     if spec.measurement["remeasure_contended"] and not rows:
         with_weights += 1  # the state before epoch 0, kept for measuring it again (train())

@@ -21,11 +21,13 @@ import pandas as pd
 
 from edgebench.atomic import write_csv_atomic, write_text_atomic
 from edgebench.hwconfig import apply as hwapply
+from edgebench.hwconfig.clocks import read_limits
 from edgebench.monitor import read_monitor_log
 from edgebench.train import energy as run_energy
 from edgebench.train.checkpoint import load_checkpoint
 from edgebench.train.spec import OUTPUT_FILES, RunRefused, RunSpec
 from edgebench.train.state import EPOCH_COLUMNS, RunState, downtime_s
+from edgebench.train.throttle import throttle_report
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +56,8 @@ def provenance(spec: RunSpec, backend_cls) -> dict:
         "framework_versions": backend_cls.versions(),
         "affinity": sorted(os.sched_getaffinity(0)),
         "threads_env": {k: os.environ.get(k) for k in hwapply.thread_environment(spec.hwconfig)},
+        # The clock ceilings and trip points in force, and warnings (a governor that lets clocks vary).
+        "clocks": read_limits(spec.hwconfig.cores, spec.hwconfig.gpu),
     }
 
 
@@ -95,6 +99,8 @@ def finish(spec: RunSpec, state: RunState, rows: List[dict], attempts: List[dict
         "energy": run_energy.summarise(hw, epochs, total_time_s, idle_power_w=idle_power_w),
     })
     summary.setdefault("interpreter", interpreter())
+    summary["throttling"] = throttle_report(hw, epochs, summary.get("provenance", {}).get("clocks"),
+                                            spec.hwconfig.cores, spec.hwconfig.gpu)
     write_text_atomic(state.path("run_json"), json.dumps(summary, indent=2, default=str) + "\n")
     publish(spec, state)
     return summary
