@@ -1,4 +1,5 @@
-"""Energy from a power trace: known integrals, real timestamps, window edges, thesis_sum vs total."""
+"""Energy from a power trace: known integrals, real timestamps, window edges, thesis_sum vs total,
+coverage of the training windows, energy counters."""
 
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from edgebench.monitor.energy import energy_summary, energy_wh, mean_power_w
 from edgebench.monitor.tegrastats import parse_log
+from edgebench.train.energy import summarise
 
 SAMPLES = Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl"
 LINES = [json.loads(line)["line"] for line in SAMPLES.read_text().splitlines() if line.strip()]
@@ -112,3 +114,69 @@ def test_tx2_thesis_sum_counts_branches_twice_against_vdd_in():
     assert e_thesis["energy_wh_integrated"] == pytest.approx(9 * (5555 + 2951) / 2 / 3.6e6)
     assert e_total["avg_power_w"] == pytest.approx((3140 + 1840) / 2 / 1000)
     assert e_thesis["energy_wh_integrated"] / e_total["energy_wh_integrated"] == pytest.approx(8506 / 4980)
+
+
+# --- coverage: what the trace does not cover is not counted, and says so --------------------
+
+
+def epochs_frame(windows):
+    """Return epochs.csv rows for (start s, end s) windows after T0."""
+    return pd.DataFrame({"started_at": [at(a).isoformat() for a, _ in windows],
+                         "ended_at": [at(b).isoformat() for _, b in windows]})
+
+
+def test_a_trace_covering_62_5_percent_reports_that_coverage_not_a_silently_low_energy():
+    # Two 100 s epochs at a steady 2 W (0.111 Wh in all); the monitor's trace stops at 125 s.
+    hw = trace(np.arange(0, 126), [2000.0] * 126)
+    block = summarise(hw, epochs_frame([(0, 100), (100, 200)]), 200.0, interval_s=1.0)
+    assert block["coverage"] == pytest.approx(0.625)
+    assert block["energy_wh_integrated"] == pytest.approx(2 * 125 / 3600)  # 0.069 Wh: the covered part only
+    assert block["energy_wh"] == pytest.approx(2 * 200 / 3600)  # thesis method: mean power x training time
+    assert block["method"] == "trapezoid" and block["reason"] is None
+
+
+def test_an_epoch_the_trace_missed_entirely_counts_as_not_covered():
+    hw = trace(np.arange(0, 51), [3000.0] * 51)
+    block = summarise(hw, epochs_frame([(0, 50), (60, 110)]), 100.0, interval_s=1.0)
+    assert block["coverage"] == pytest.approx(0.5)
+    assert block["energy_wh_integrated"] == pytest.approx(3 * 50 / 3600)
+
+
+def test_a_hole_in_the_trace_is_not_covered_when_the_interval_is_known():
+    # Samples every second, none from 20 s to 30 s (a stalled monitor), at 1 W before, 5 W after.
+    seconds = [s for s in range(0, 41) if not 20 < s < 30]
+    hw = trace(seconds, [1000.0 if s <= 20 else 5000.0 for s in seconds])
+    known = energy_summary(hw, at(0), at(40), interval_s=1.0)
+    assert known["covered_s"] == pytest.approx(30.0) and known["coverage"] == pytest.approx(0.75)
+    assert known["energy_wh_integrated"] == pytest.approx((1 * 20 + 5 * 10) / 3600)
+    # Without the interval the hole is bridged by a straight line, as a trace of 10 s samples would be.
+    bridged = energy_summary(hw, at(0), at(40))
+    assert bridged["coverage"] == pytest.approx(1.0)
+    assert bridged["energy_wh_integrated"] == pytest.approx((1 * 20 + 3 * 10 + 5 * 10) / 3600)
+
+
+def counter_trace(seconds, energy_uj, power_mw):
+    hw = trace(seconds, power_mw)
+    hw["energy_total_uj"] = energy_uj
+    return hw
+
+
+def test_counters_give_the_energy_and_are_never_differenced_across_a_restart():
+    # 10 W from 0 to 5 s; the sampler restarts (its unwrapped counter starts again lower) and
+    # reads 20 W from 8 s to 12 s. The window [1, 11] has 4 s + 3 s of trace.
+    seconds = [0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12]
+    energy = [0, 10e6, 20e6, 30e6, 40e6, 50e6, 1e6, 21e6, 41e6, 61e6, 81e6]
+    power = [None, 1e4, 1e4, 1e4, 1e4, 1e4, None, 2e4, 2e4, 2e4, 2e4]
+    result = energy_summary(counter_trace(seconds, energy, power), at(1), at(11), interval_s=1.0)
+    assert result["method"] == "counter"
+    assert result["covered_s"] == pytest.approx(7.0) and result["coverage"] == pytest.approx(0.7)
+    assert result["energy_wh_integrated"] == pytest.approx((10 * 4 + 20 * 3) / 3600)
+
+
+def test_counters_span_a_hole_exactly():
+    # The counter keeps counting while the sampler stalls: a hole costs nothing.
+    seconds = [0, 1, 2, 12, 13]
+    hw = counter_trace(seconds, [0, 2e6, 4e6, 84e6, 86e6], [None, 2e3, 2e3, 8e3, 2e3])
+    result = energy_summary(hw, at(0.5), at(12.5), interval_s=1.0)
+    assert result["coverage"] == pytest.approx(1.0)
+    assert result["energy_wh_integrated"] == pytest.approx((1 + 2 + 80 + 1) / 3600)

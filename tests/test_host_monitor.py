@@ -4,7 +4,9 @@ import subprocess
 import sys
 import time
 
-from edgebench.monitor.host import HostSampler, parse_host_log
+import pandas as pd
+
+from edgebench.monitor.host import HostSampler, parse_host_log, utc_now
 from edgebench.hwconfig.resolve import host_cores
 
 
@@ -19,7 +21,8 @@ def test_sampler_writes_contract_columns(tmp_path):
         assert column in hw.columns
     n_cores = len(host_cores())
     assert all(f"cpu{i}_load_pct" in hw.columns for i in range(n_cores))
-    assert hw["cpu0_load_pct"].between(0, 100).all()
+    # The first sample, taken at the start, has no interval to measure loads over: empty, not 0.
+    assert hw["cpu0_load_pct"].iloc[1:].between(0, 100).all() and pd.isna(hw["cpu0_load_pct"].iloc[0])
     assert (hw["ram_used_mb"] > 0).all() and (hw["ram_used_mb"] <= hw["ram_total_mb"]).all()
     assert not any(c.startswith("power_") for c in hw.columns)  # no sensor here: absent, not zero
     stamps = hw["timestamp"].map(lambda s: s.endswith("+00:00"))
@@ -52,6 +55,22 @@ def test_stop_does_not_wait_for_the_next_sample(tmp_path):
     sampler.stop()
     assert time.monotonic() - began < 5
     assert log.read_text().startswith("# host sampler start")
+
+
+def test_the_trace_spans_from_before_start_returns_to_after_stop_is_called(tmp_path):
+    # What a training window between start() and stop() needs to be covered to its ends, even
+    # where the interval (60 s here) is longer than the window: a sample at once, one at the stop.
+    log = tmp_path / "hw.log"
+    sampler = HostSampler(log, interval_s=60)
+    sampler.start()
+    opened = utc_now()
+    time.sleep(0.2)
+    closed = utc_now()
+    sampler.stop()
+    hw, _ = parse_host_log(log)
+    stamps = pd.to_datetime(hw["timestamp"], format="ISO8601")
+    assert len(hw) == 2
+    assert stamps.iloc[0] < pd.Timestamp(opened) and stamps.iloc[1] > pd.Timestamp(closed)
 
 
 def test_sampler_process_does_not_import_pandas(tmp_path):

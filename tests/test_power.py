@@ -112,6 +112,29 @@ def test_host_total_sums_packages_dram_and_gpus_but_not_overlapping_domains():
     assert total_is_estimate(out) is True
 
 
+def test_host_total_energy_sums_the_counters_of_the_same_domains_in_microjoules():
+    df = pd.DataFrame({
+        "power_rapl_package_0_mw": [10_000.0, 10_000.0], "energy_rapl_package_0_uj": [5_000_000, 15_000_000],
+        "power_rapl_core_mw": [6_000.0, 6_000.0], "energy_rapl_core_uj": [1_000_000, 7_000_000],  # inside the package
+        "power_gpu0_mw": [50_000.0, 50_000.0], "energy_gpu0_mj": [900_000, 950_000],  # NVML counts millijoules
+    })
+    out = add_total_power(df, None)
+    assert out["energy_total_uj"].tolist() == [905_000_000.0, 965_000_000.0]  # package + GPU, not the core
+    assert out.attrs["power_total"]["energy_columns"] == ["energy_rapl_package_0_uj", "energy_gpu0_mj"]
+
+
+def test_no_total_energy_where_one_domain_of_the_total_has_no_counter():
+    # A GPU older than Volta: NVML has its power but no energy counter. Half a counter total
+    # would be wrong; the energy then comes from the power trace.
+    df = pd.DataFrame({"power_rapl_package_0_mw": [10_000.0], "energy_rapl_package_0_uj": [5_000_000],
+                       "power_gpu0_mw": [50_000.0]})
+    out = add_total_power(df, None)
+    assert "energy_total_uj" not in out.columns and "energy_columns" not in out.attrs["power_total"]
+    stamped = [f"2026-11-26T12:00:0{i}+00:00 {LINES[1]}" for i in range(2)]
+    tegrastats, _ = parse_log(stamped, profile="tx2")
+    assert "energy_total_uj" not in tegrastats.columns  # tegrastats rails have no counters
+
+
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="power method 'max'"):
         total_power_spec(["power_vdd_in_mw"], None, "max")

@@ -156,3 +156,13 @@ def test_a_run_whose_status_says_unfinished_is_not_ranked():
     ranking = rank_table(table(status=["failed: killed at epoch 4", "finished"]))
     assert (ranking["best_framework"] == "").all()
     assert (rank_table(table(status=["finished", ""]))["best_framework"] != "").all()
+
+
+def test_a_partial_power_trace_leaves_power_unranked_and_says_why():
+    ranking = rank_table(table(power_coverage=[0.5, 0.995]))
+    got = row(ranking, "avg_power")
+    assert got["best_framework"] == "" and pd.isna(got["difference"])
+    assert got["note"] == "not ranked: partial power trace (mxnet 50.0% of the training time covered, < 99%)"
+    assert row(ranking, "total_time")["best_framework"] == "pytorch"  # time is not from the trace
+    # An unknown coverage (no power source, or a table from elsewhere) is not a partial one.
+    assert row(rank_table(table(power_coverage=[np.nan, 1.0])), "avg_power")["best_framework"] == "pytorch"

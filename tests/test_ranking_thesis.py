@@ -77,7 +77,7 @@ def test_thesis_tables_carry_no_run_counts_so_no_welch_test(tmp_path):
     # The thesis gives no per-row repetition count (only "up to 5" in its methodology chapter).
     got = run_rank("gpu_cfg1", tmp_path)
     assert list(got.columns) == ["feature", "model", "best_framework", "difference", "difference_pct",
-                                 "p_value", "significant"]
+                                 "p_value", "significant", "note"]
     assert got["p_value"].isna().all() and got["significant"].isna().all()
 
 

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from edgebench.analysis.table import COLUMNS, EXTRA_COLUMNS, MixedBoardsError, build_table
+from edgebench.analysis.ranking import rank_table, read_config_table
+from edgebench.analysis.table import COLUMNS, EXTRA_COLUMNS, MixedBoardsError, build_table, table_markdown
 from edgebench.atomic import write_csv_atomic
+from edgebench.train.energy import summarise
 
 
 def make_run(root, framework, model, rep, epoch_seconds, losses, val_accs, val_top5, status="done", energy=None,
@@ -93,3 +95,49 @@ def test_runs_from_different_kinds_of_board_are_refused(tmp_path):
             make_run(tmp_path, "mxnet", "lenet", 0, [1.0], [1.0], [0.5], [0.9], host="b", profile="nano")]
     with pytest.raises(MixedBoardsError, match="different device profiles.*tx2: pytorch/lenet/rep0@a"):
         build_table(runs)
+
+
+def partial_trace_energy(covered_s: float) -> dict:
+    """Return run.json's energy block of two 100 s epochs at 2 W whose power trace stops at covered_s."""
+    t0 = pd.Timestamp("2026-01-01T00:00:00+00:00")
+    seconds = np.arange(0, int(covered_s) + 1)
+    hw = pd.DataFrame({"timestamp": [(t0 + pd.Timedelta(seconds=int(s))).isoformat() for s in seconds],
+                       "power_total_mw": 2000.0})
+    epochs = pd.DataFrame({"started_at": [t0.isoformat(), (t0 + pd.Timedelta(seconds=100)).isoformat()],
+                           "ended_at": [(t0 + pd.Timedelta(seconds=100)).isoformat(),
+                                        (t0 + pd.Timedelta(seconds=200)).isoformat()]})
+    return summarise(hw, epochs, 200.0, interval_s=1.0)
+
+
+def test_a_partial_power_trace_is_a_coverage_column_a_note_and_marked_energy_cells(tmp_path):
+    # PyTorch's trace covers 62.5 % of its training (0.069 Wh of 0.111 Wh), MXNet's all of it.
+    runs = [make_run(tmp_path, "pytorch", "lenet", 0, [100, 100], [1.0, 1.0], [0.5, 0.5], [0.9, 0.9],
+                     energy=partial_trace_energy(125)),
+            make_run(tmp_path, "mxnet", "lenet", 0, [100, 100], [1.2, 1.2], [0.4, 0.4], [0.8, 0.8],
+                     energy=partial_trace_energy(200))]
+    out = tmp_path / "cpu_cfg1.csv"
+    write_csv_atomic(build_table(runs), out)
+    table = pd.read_csv(out).set_index("framework")
+    assert table["power_coverage"].dtype == float and table["energy_wh_integrated"].dtype == float
+    assert table.loc["pytorch", "power_coverage"] == pytest.approx(0.625)
+    assert table.loc["pytorch", "energy_wh_integrated"] == pytest.approx(0.0694, abs=1e-4)
+    assert "62.5%" in table.loc["pytorch", "energy_note"] and "under 99%" in table.loc["pytorch", "energy_note"]
+    assert table.loc["mxnet", "power_coverage"] == pytest.approx(1.0) and pd.isna(table.loc["mxnet", "energy_note"])
+
+    markdown = table_markdown(build_table(runs)).splitlines()
+    row = {line.split("|")[1].strip(): line for line in markdown if line.startswith("|")}
+    assert "0.06944 †" in row["pytorch"] and "0.1111 †" in row["pytorch"] and "†" not in row["mxnet"]
+    assert markdown[-1].startswith("† pytorch/lenet: partial power trace")
+
+    ranking = rank_table(read_config_table(out)).set_index("feature")
+    assert ranking.loc["avg_power", "best_framework"] == ""
+    assert "pytorch 62.5%" in ranking.loc["avg_power", "note"]
+    assert ranking.loc["loss", "best_framework"] == "pytorch" and pd.isna(ranking.loc["loss", "note"])
+
+
+def test_the_worst_run_sets_a_cells_coverage(tmp_path):
+    runs = [make_run(tmp_path, "pytorch", "lenet", rep, [100, 100], [1.0, 1.0], [0.5, 0.5], [0.9, 0.9],
+                     energy=partial_trace_energy(covered)) for rep, covered in enumerate((200, 190))]
+    row = build_table(runs).iloc[0]
+    assert row["power_coverage"] == pytest.approx(0.95)
+    assert "in 1 of 2 run(s), down to 95.0%" in row["energy_note"]

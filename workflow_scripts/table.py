@@ -1,11 +1,11 @@
 """Rule table: the per-configuration table from all runs of one hardware configuration."""
 from edgebench import logs
-from edgebench.analysis.markdown import to_markdown
-from edgebench.analysis.table import COLUMNS, build_table
+from edgebench.analysis.table import build_table, table_markdown
 from edgebench.atomic import write_csv_atomic, write_text_atomic
 
 logs.setup(snakemake.log[0])
 table = build_table(snakemake.input.run_json)
 write_csv_atomic(table, snakemake.output.csv)
-# The Markdown rendering is for reading: the contract's columns (the CSV has the extras too).
-write_text_atomic(snakemake.output.md, to_markdown(table[COLUMNS], floatfmt=".4g") + "\n")
+# The Markdown rendering is for reading: the contract's columns (the CSV has the extras too),
+# with the power cells of partial power traces marked and the reason below.
+write_text_atomic(snakemake.output.md, table_markdown(table) + "\n")

@@ -1,7 +1,9 @@
 """Framework ranking per hardware configuration (the thesis's Tables 5.7, 5.10, 5.12, 5.14, 5.17).
 
 For every feature and model: which framework did better, by how much, and by what share of the
-worse value; with a Welch t-test where the table holds enough repetitions to run one.
+worse value; with a Welch t-test where the table holds enough repetitions to run one. A power
+feature is not ranked where a framework's power trace covered less than MIN_COVERAGE of its
+training (the table's power_coverage), and the row's `note` says so.
 """
 
 import argparse
@@ -14,6 +16,7 @@ import pandas as pd
 from edgebench.analysis.markdown import to_markdown
 from edgebench.analysis.stats import welch_p
 from edgebench.atomic import write_text_atomic
+from edgebench.monitor.energy import MIN_COVERAGE
 
 # feature -> (value column, std column, lower is better). The std column is read as the spread
 # across the `runs` repetitions, which is what the Welch test needs.
@@ -25,11 +28,14 @@ FEATURES = {
     "val_acc": ("val_acc", "val_acc_std", False),
     "top5_acc": ("top5_acc", "top5_acc_std", False),
 }
-RANKING_COLUMNS = ["feature", "model", "best_framework", "difference", "difference_pct", "p_value", "significant"]
+# Features measured from the power trace: a partial trace makes them partial.
+POWER_FEATURES = {"avg_power"}
+RANKING_COLUMNS = ["feature", "model", "best_framework", "difference", "difference_pct", "p_value", "significant",
+                   "note"]
 NUMERIC_COLUMNS = [
     "runs", "total_time_s", "total_time_s_std", "epoch_time_s", "epoch_time_s_std", "avg_power_w",
     "avg_power_w_std", "energy_wh", "energy_wh_integrated", "loss", "loss_std", "val_acc",
-    "val_acc_std", "top5_acc", "top5_acc_std",
+    "val_acc_std", "top5_acc", "top5_acc_std", "power_coverage",
 ]
 SIGNIFICANCE_LEVEL = 0.05
 TIE = "tie"
@@ -99,12 +105,28 @@ def _value(table: pd.DataFrame, framework: str, model: str, column: str) -> floa
     return float(match.iloc[0]) if len(match) else math.nan
 
 
+def partial_trace_note(table: pd.DataFrame, model: str, frameworks: list[str]) -> str | None:
+    """Return why a power feature of model is not ranked (a framework's power trace was partial), or None."""
+    coverage = {fw: _value(table, fw, model, "power_coverage") for fw in frameworks}
+    # NaN (no power source, or a table without the column) is unknown coverage, not a partial one.
+    partial = [(fw, c) for fw, c in coverage.items() if c < MIN_COVERAGE]
+    if not partial:
+        return None
+    covered = ", ".join(f"{fw} {c:.1%}" for fw, c in partial)
+    return f"not ranked: partial power trace ({covered} of the training time covered, < {MIN_COVERAGE:.0%})"
+
+
 def _compare(feature: str, model: str, table: pd.DataFrame, frameworks: list[str]) -> dict:
     value_col, std_col, lower_is_better = FEATURES[feature]
     row = dict.fromkeys(RANKING_COLUMNS)
     row.update(feature=feature, model=model, best_framework="")
     if len(frameworks) != 2:
         return row
+    if feature in POWER_FEATURES:
+        # A mean over part of one framework's training against a whole one is unlike with like.
+        row["note"] = partial_trace_note(table, model, frameworks)
+        if row["note"]:
+            return row
     fw_a, fw_b = frameworks
     a, b = (_value(table, fw, model, value_col) for fw in frameworks)
     if math.isnan(a) or math.isnan(b):
@@ -136,7 +158,8 @@ def rank_table(table: pd.DataFrame) -> pd.DataFrame:
     Rows whose comparison is impossible (a framework missing for that model, a run whose status
     says it did not finish, or a missing value) keep an empty best_framework and empty numbers;
     equal values give best_framework "tie". p_value/significant are filled only where both
-    frameworks have >= 2 runs and a std.
+    frameworks have >= 2 runs and a std. A power feature where a framework's power_coverage is
+    below MIN_COVERAGE is left unranked too, with the reason in `note`.
     """
     table = validate_table(table)
     models = list(dict.fromkeys(table["model"]))  # first-appearance order, as the table lists them
@@ -188,7 +211,8 @@ def cli(argv) -> int:
     unranked = ranking.loc[ranking["best_framework"] == "", ["feature", "model"]]
     if len(unranked):
         models = sorted(set(unranked["model"]))
-        print(f"edgebench rank: {len(unranked)} comparison(s) left empty (a framework or value missing) "
+        print(f"edgebench rank: {len(unranked)} comparison(s) left empty (a framework or value missing, "
+              "or a partial power trace: see note) "
               f"for model(s) {', '.join(models)}", file=sys.stderr)
     if args.output:
         write_text_atomic(args.output, ranking.to_csv(index=False))

@@ -9,7 +9,9 @@ quantities (total time, energy) vary only between runs, so `total_time_s_std` is
 Beyond the contract, for repetitions: `<metric>_std_runs` (the std of the per-run values, what
 a Welch test between frameworks needs), `<metric>_ci95_low/_high` (95% t-interval of the mean
 over runs; empty for a single run), and `host` where one configuration's runs came from
-several machines.
+several machines. `power_coverage` is the lowest share of a run's training time its power trace
+covered; below MIN_COVERAGE `energy_note` says that the power and energy cells come from a
+partial trace (and the Markdown marks them).
 """
 
 import json
@@ -18,7 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from edgebench.analysis.markdown import to_markdown
 from edgebench.analysis.stats import mean_std_ci
+from edgebench.monitor.energy import MIN_COVERAGE
 
 COLUMNS = ["framework", "model", "runs", "total_time_s", "total_time_s_std", "epoch_time_s",
            "epoch_time_s_std", "avg_power_w", "avg_power_w_std", "energy_wh", "energy_wh_integrated",
@@ -27,7 +31,10 @@ CI_METRICS = ["total_time_s", "epoch_time_s", "avg_power_w", "energy_wh", "energ
 RUNS_STD_METRICS = ["epoch_time_s", "avg_power_w", "energy_wh", "loss", "val_acc", "top5_acc"]
 EXTRA_COLUMNS = ([f"{m}_std_runs" for m in RUNS_STD_METRICS]
                  + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")]
-                 + ["interference_pct"])
+                 + ["interference_pct", "power_coverage", "energy_note"])
+# The cells that come from the power trace: what a partial trace makes partial.
+POWER_CELLS = ["avg_power_w", "energy_wh", "energy_wh_integrated"]
+PARTIAL_MARK = "†"
 
 
 class MixedBoardsError(ValueError):
@@ -71,6 +78,16 @@ def run_values(summary: dict, epochs: pd.DataFrame) -> dict:
     }
 
 
+def energy_note(coverages: list) -> str | None:
+    """Return the note on a cell whose runs' power traces covered these shares of their training, or None."""
+    partial = [c for c in coverages if c < MIN_COVERAGE]
+    if not partial:
+        return None
+    return (f"partial power trace: it covered under {MIN_COVERAGE:.0%} of the training time in {len(partial)} of "
+            f"{len(coverages)} run(s), down to {min(partial):.1%}; energy_wh_integrated counts the covered part only, "
+            "avg_power_w and energy_wh come from it")
+
+
 def cell_status(summaries: list[dict]) -> str:
     """Return the status of a cell: done, failed: <reason>, refused: <reason>, or mixed: ... across repetitions."""
     statuses = sorted({s.get("status", "unknown") if s.get("status") not in ("failed", "refused") else
@@ -89,6 +106,11 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]]) -> dict:
     interference = [(s.get("interference") or {}) for s, _ in done]
     shares = [i["interference_pct"] for i in interference if i.get("interference_pct") is not None]
     row["interference_pct"] = sum(shares) / len(shares) if shares else None
+    coverages = [(s.get("energy") or {}).get("coverage") for s, _ in done]
+    coverages = [c for c in coverages if c is not None]
+    # The worst run's: one partial trace is enough to make a mean over runs partial.
+    row["power_coverage"] = min(coverages) if coverages else None
+    row["energy_note"] = energy_note(coverages)
     contended = [i for i in interference if i.get("contended")]
     if contended and row["status"] == "done":
         # A disturbed measurement is caught, not published: the rankings skip a contended cell.
@@ -144,3 +166,16 @@ def build_table(run_jsons) -> pd.DataFrame:
     table = table.sort_values(["model", "framework"], ignore_index=True)
     table["model"] = table["model"].astype(str)
     return table
+
+
+def table_markdown(table: pd.DataFrame) -> str:
+    """Return the contract's columns as Markdown, power cells of partial traces marked and explained below."""
+    shown = table[COLUMNS].copy()
+    partial = table["energy_note"].notna() if "energy_note" in table.columns else pd.Series(False, index=table.index)
+    for column in POWER_CELLS:
+        shown[column] = [None if pd.isna(v) else f"{v:.4g}" + (f" {PARTIAL_MARK}" if flag else "")
+                         for v, flag in zip(table[column], partial)]
+    notes = [f"{PARTIAL_MARK} {fw}/{model}: {note}"
+             for fw, model, note in zip(table["framework"], table["model"], table["energy_note"]) if not pd.isna(note)
+             ] if partial.any() else []
+    return "\n\n".join([to_markdown(shown, floatfmt=".4g"), *notes])

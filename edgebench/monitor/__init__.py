@@ -24,6 +24,16 @@ def open_monitor(profile: dict, log_path, interval_s: float):
     return HostSampler(log_path, interval_s)
 
 
+def trailing_wait_s(profile: dict, interval_s: float) -> float:
+    """Return how long the monitor must go on after the last epoch for its trace to cover that epoch's end.
+
+    The host sampler takes a last sample when it is stopped. tegrastats prints on its own clock,
+    so it runs one interval more, and a quarter for the line to come through the pipe: without
+    a sample after the end, the last stretch of training would count as not covered.
+    """
+    return 1.25 * float(interval_s) if monitor_kind(profile) == "tegrastats" else 0.0
+
+
 def read_monitor_log(profile: dict, log_path, power_method: str = "total"):
     """Return (hw.csv DataFrame with power_total_mw where power is known, skipped line count)."""
     if monitor_kind(profile) == "tegrastats":

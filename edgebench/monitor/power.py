@@ -21,6 +21,11 @@ _RAIL_COLUMN_RE = re.compile(r"power_([a-z0-9_]+?)_mw$")
 # (RAPL domains and NVML GPUs) whose totals follow other rules, see host_total_rails().
 _NOT_RAILS_RE = re.compile(r"^power_(?:total|thesis_sum|rapl_\w+|gpu\d+)_mw$|_(?:avg|max)_mw$")
 _HOST_TOP_LEVEL_RE = re.compile(r"^power_(?:rapl_package_\d+|rapl_(?:package_\d+_)?dram|gpu\d+)_mw$")
+# Host power columns that have a cumulative energy counter beside them, and the counter's unit
+# in uJ: RAPL's unwrapped energy_uj (rapl.py), NVML's total energy in mJ (nvml.py).
+_COUNTERS = ((re.compile(r"^power_(rapl_\w+)_mw$"), "energy_{}_uj", 1),
+             (re.compile(r"^power_(gpu\d+)_mw$"), "energy_{}_mj", 1000))
+ENERGY_TOTAL_COLUMN = "energy_total_uj"
 
 
 def rail_column(rail: str) -> str:
@@ -87,6 +92,34 @@ def total_power_spec(columns, profile=None, method: str = "total") -> dict | Non
     return spec(sorted(present), True, "no input rail: sum of all printed rails")
 
 
+def counter_column(power_column: str):
+    """Return (energy counter column, uJ per counter unit) beside a host power column, or None."""
+    for pattern, template, scale in _COUNTERS:
+        m = pattern.match(power_column)
+        if m:
+            return template.format(m.group(1)), scale
+    return None
+
+
+def add_total_energy(df, spec: dict) -> None:
+    """Add energy_total_uj, the sum of the total's energy counters, where every domain has one.
+
+    The counters give a window's energy as a plain difference (energy.py), exact where the
+    power columns are means over each interval; a total with one domain lacking a counter (an
+    NVML GPU older than Volta) has none, and its energy comes from the power trace.
+    """
+    if "rails" in spec:  # tegrastats prints power only
+        return
+    counters = [counter_column(column) for column in spec["columns"]]
+    if None in counters or any(column not in df.columns for column, _ in counters):
+        return
+    columns = [column for column, _ in counters]
+    in_uj = df[columns].astype(float).mul([scale for _, scale in counters], axis="columns")
+    # min_count as for the power: a row missing one counter has no total rather than a partial one.
+    df[ENERGY_TOTAL_COLUMN] = in_uj.sum(axis=1, min_count=len(columns))
+    spec["energy_columns"] = columns
+
+
 def describe_total(spec: dict) -> str:
     """Return a one-line human description of a total-power spec."""
     formula = " + ".join(spec["columns"])
@@ -107,6 +140,7 @@ def add_total_power(df, profile=None, method: str = "total", *, copy: bool = Tru
         return df
     # min_count: a row where one of the rails is missing gets no total rather than a partial sum.
     df["power_total_mw"] = df[spec["columns"]].sum(axis=1, min_count=len(spec["columns"]))
+    add_total_energy(df, spec)
     if method == "thesis_sum":
         # The CSV then says by name that its total is the thesis's sum.
         df["power_thesis_sum_mw"] = df["power_total_mw"]

@@ -1,7 +1,11 @@
-"""CPU package and DRAM power from Intel/AMD RAPL energy counters in /sys/class/powercap.
+"""CPU package and DRAM power and energy from Intel/AMD RAPL counters in /sys/class/powercap.
 
-Each zone exposes `energy_uj`, a cumulative counter that wraps at `max_energy_range_uj`; power
-is the counter's increase between two reads divided by the time between them. Since Linux 5.10
+Each zone exposes `energy_uj`, a cumulative counter that runs from 0 to `max_energy_range_uj` and
+then starts again at 0 (Documentation/power/powercap/powercap.rst). Every read reports the
+counter unwrapped (`energy_rapl_<domain>_uj`: the counter plus max_energy_range_uj + 1 for each
+wrap this reader saw), from which energy.py takes a window's energy as a difference, and the
+power since the previous read (`power_rapl_<domain>_mw`: that difference over the time between
+the reads, a mean over the interval, for plots and the mean power). Since Linux 5.10
 (CVE-2020-8694) the counters are readable by root only: a readable tree is not a given.
 """
 
@@ -19,13 +23,26 @@ MMIO_KIND = "intel-rapl-mmio"
 
 
 class RaplZone:
-    """One powercap zone: its column name, counter path and wrap-around range."""
+    """One powercap zone: its column names, counter path and wrap-around range."""
 
-    def __init__(self, path: Path, column: str, max_range_uj: int):
+    def __init__(self, path: Path, domain: str, max_range_uj: int):
         self.path = path
-        self.column = column
+        self.column = f"power_rapl_{domain}_mw"
+        self.energy_column = f"energy_rapl_{domain}_uj"
         self.max_range_uj = max_range_uj
         self._fd: int | None = None
+        self._last_raw: int | None = None  # the last counter value read, to see a wrap
+        self._wrapped_uj = 0  # (max_range_uj + 1) per wrap seen so far
+
+    def unwrapped_uj(self, raw: int) -> int:
+        """Return raw plus the wraps seen so far, counting a new one if raw went down."""
+        if self._last_raw is not None and raw < self._last_raw:
+            # The counter passed max_energy_range_uj and went on from 0. Reads are one sampling
+            # interval apart, far less than a wrap takes (Intel's 262 kJ range lasts ~45 min at
+            # 100 W, a 4.3 kJ range ~40 s): one decrease is one wrap.
+            self._wrapped_uj += self.max_range_uj + 1
+        self._last_raw = raw
+        return raw + self._wrapped_uj
 
     def energy_uj(self) -> int:
         """Return the zone's cumulative energy counter in microjoules."""
@@ -90,7 +107,7 @@ class RaplReader:
             except PermissionError:
                 unreadable.append(entry_name)
                 continue
-            zones.append(RaplZone(path, f"power_rapl_{column_domain}_mw", max_range))
+            zones.append(RaplZone(path, column_domain, max_range))
         if not zones:
             self.unavailable_reason = (
                 f"RAPL counters under {self.sysfs_root} are not readable ({', '.join(unreadable)}): "
@@ -104,32 +121,31 @@ class RaplReader:
 
     @property
     def columns(self) -> list[str]:
-        """Return the hw.csv columns read() fills."""
-        return [zone.column for zone in self.zones]
+        """Return the hw.csv columns read() fills: each zone's power, then its energy counter."""
+        return [zone.column for zone in self.zones] + [zone.energy_column for zone in self.zones]
 
     def read(self) -> dict[str, float | None]:
-        """Return {power_rapl_<domain>_mw: mW since the last read}; None on the first read."""
+        """Return {power_rapl_<d>_mw: mW since the last read, energy_rapl_<d>_uj: the unwrapped counter}.
+
+        Power is None on the first read (no interval yet) and both are None for a counter that
+        could not be read this time.
+        """
         now = self.clock()
-        counts = {}
-        for zone in self.zones:
-            try:
-                counts[zone.column] = zone.energy_uj()
-            except (OSError, ValueError):
-                counts[zone.column] = None
         result: dict[str, float | None] = {}
         for zone in self.zones:
+            try:
+                energy = zone.unwrapped_uj(zone.energy_uj())
+            except (OSError, ValueError):
+                energy = None
             before = None if self._last is None else self._last.get(zone.column)
-            after = counts[zone.column]
-            if before is None or after is None or now <= self._last_time:
-                result[zone.column] = None
-                continue
-            delta = after - before
-            if delta < 0:
-                # The counter wrapped past max_energy_range_uj back to zero.
-                delta += zone.max_range_uj
-            # uJ per s is uW; /1000 gives mW.
-            result[zone.column] = delta / (now - self._last_time) / 1000.0
-        self._last, self._last_time = counts, now
+            power = None
+            if before is not None and energy is not None and now > self._last_time:
+                # uJ per s is uW; /1000 gives mW.
+                power = (energy - before) / (now - self._last_time) / 1000.0
+            result[zone.column] = power
+            result[zone.energy_column] = energy
+        self._last = {zone.column: result[zone.energy_column] for zone in self.zones}
+        self._last_time = now
         return result
 
     def close(self) -> None:

@@ -8,8 +8,12 @@ import pandas as pd
 from edgebench.monitor.energy import POWER_COLUMN, energy_summary, energy_wh
 
 
-def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, idle_power_w=None) -> dict:
-    """Return run.json's energy block: mean power, both energies, power std, or None + reason."""
+def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, idle_power_w=None,
+              interval_s=None) -> dict:
+    """Return run.json's energy block: mean power, both energies, power std, coverage, method; or None + reason.
+
+    interval_s, the monitor's sampling interval, lets holes in the trace count as not covered.
+    """
     empty = {"avg_power_w": None, "power_std_w": None, "energy_wh": None, "energy_wh_integrated": None,
              "idle_power_w": idle_power_w, "dynamic_energy_wh_integrated": None}
     if epochs.empty:
@@ -17,11 +21,13 @@ def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, id
     if POWER_COLUMN not in hw.columns:
         return {**empty, "reason": "no power source on this host (no tegrastats rails, RAPL or NVML power)"}
     # Each epoch is integrated on its own, so the gaps of a resumed run never count as training.
-    windows = [energy_summary(hw, row.started_at, row.ended_at, idle_power_w=idle_power_w)
+    windows = [energy_summary(hw, row.started_at, row.ended_at, idle_power_w=idle_power_w, interval_s=interval_s)
                for row in epochs.itertuples()]
-    missing = [w["reason"] for w in windows if w["energy_wh_integrated"] is None]
-    if missing:
-        return {**empty, "reason": f"{len(missing)} epoch(s) without usable power samples: {missing[0]}"}
+    measured = [w for w in windows if w["energy_wh_integrated"] is not None]
+    if not measured:
+        return {**empty, "reason": f"no epoch has usable power samples: {windows[0]['reason']}"}
+    # An epoch the trace missed altogether counts as training time not covered, so the energy
+    # of the others is kept and its coverage says how much of the training it is.
     times = pd.to_datetime(hw["timestamp"], format="ISO8601", utc=True)
     inside = np.zeros(len(hw), dtype=bool)
     for row in epochs.itertuples():
@@ -29,10 +35,10 @@ def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, id
     readings_w = pd.to_numeric(hw.loc[inside, POWER_COLUMN], errors="coerce").dropna() / 1000.0
     # The thesis's average power: the plain mean of the readings taken while training.
     avg_power_w = float(readings_w.mean()) if len(readings_w) else None
-    integrated = sum(w["energy_wh_integrated"] for w in windows)
+    integrated = sum(w["energy_wh_integrated"] for w in measured)
     dynamic = None
     if idle_power_w is not None:
-        dynamic = sum(w["dynamic_energy_wh_integrated"] for w in windows)
+        dynamic = sum(w["dynamic_energy_wh_integrated"] for w in measured)
     return {
         "avg_power_w": avg_power_w,
         "power_std_w": float(readings_w.std(ddof=1)) if len(readings_w) > 1 else None,
@@ -40,7 +46,9 @@ def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, id
         "energy_wh_integrated": integrated,
         "idle_power_w": idle_power_w,
         "dynamic_energy_wh_integrated": dynamic,
-        "coverage": sum(w["covered_s"] for w in windows) / sum(w["window_s"] for w in windows),
+        # counter (energy counters differenced) or trapezoid (power integrated), see monitor/energy.py
+        "method": "+".join(sorted({w["method"] for w in measured})),
+        "coverage": sum(w["covered_s"] for w in measured) / sum(w["window_s"] for w in windows),
         "samples": int(len(readings_w)),
         "reason": None,
     }

@@ -28,7 +28,7 @@ from edgebench.data.loader import (CachedSplit, batches_per_epoch, drop_last_tra
                                    samples_per_pass)
 from edgebench.hwconfig import apply as hwapply
 from edgebench.hwconfig.resolve import HardwareConfigError, check_host
-from edgebench.monitor import open_monitor, read_monitor_log
+from edgebench.monitor import open_monitor, read_monitor_log, trailing_wait_s
 from edgebench.monitor.host import utc_now
 from edgebench.train.backend import Backend, load_backend
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint
@@ -215,6 +215,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
                 raise  # epochs trained elsewhere stay checkpointed for a board that can continue
             log.error("run refused: %s", refusal)
             status, reason = "refused", str(refusal)
+        time.sleep(trailing_wait_s(spec.profile, spec.monitor["interval_s"]))  # the trace covers the last epoch
     attempt["ended_at"] = utc_now()
     state.save_attempts(attempts)
     return finish(spec, state, rows, attempts, summary, status=status, reason=reason, idle_power_w=idle_power_w)
@@ -232,9 +233,9 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
     backend = backend_cls(spec.model, num_classes, spec.input_size, spec.training, spec.seed,
                           spec.hwconfig.gpu, spec.hwconfig.threads)
     summary.update(num_classes=num_classes, provenance=provenance(spec, backend_cls))
-    epochs_left = int(spec.training["epochs"]) - len(rows)
     for warning in summary["provenance"]["clocks"]["warnings"]:
         log.warning(warning)
+    epochs_left = int(spec.training["epochs"]) - len(rows)
     with_weights = epochs_left if spec.measurement["keep_checkpoints"] else epochs_left - 1
     if spec.measurement["remeasure_contended"] and not rows:
         with_weights += 1  # the state before epoch 0, kept for measuring it again (train())

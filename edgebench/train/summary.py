@@ -96,11 +96,12 @@ def finish(spec: RunSpec, state: RunState, rows: List[dict], attempts: List[dict
         "downtime_s": downtime_s(attempts),
         "monitor": {"kind": spec.profile.get("monitor", "host"), "samples": len(hw), "skipped_lines": skipped,
                     "interval_s": spec.monitor["interval_s"], "power_total": hw.attrs.get("power_total")},
-        "energy": run_energy.summarise(hw, epochs, total_time_s, idle_power_w=idle_power_w),
+        "energy": run_energy.summarise(hw, epochs, total_time_s, idle_power_w=idle_power_w,
+                                       interval_s=spec.monitor["interval_s"]),
     })
-    summary.setdefault("interpreter", interpreter())
     summary["throttling"] = throttle_report(hw, epochs, summary.get("provenance", {}).get("clocks"),
                                             spec.hwconfig.cores, spec.hwconfig.gpu)
+    summary.setdefault("interpreter", interpreter())
     write_text_atomic(state.path("run_json"), json.dumps(summary, indent=2, default=str) + "\n")
     publish(spec, state)
     return summary
