@@ -9,10 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from edgebench.analysis.ranking import rank_table, read_config_table
+from edgebench.analysis.table import build_table
+from edgebench.atomic import write_csv_atomic
 from edgebench.hwconfig.clocks import read_limits, sensor_name
 from edgebench.monitor.tegrastats.fields import parse_line
 from edgebench.train.throttle import throttle_report
 from tests.fakes.sysfs import make_cpufreq, make_devfreq, make_thermal_zone
+from tests.test_table import make_run
 
 SAMPLES = [json.loads(line) for line in (Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl").open()]
 # Two real TX2 lines: one under a training load (every core at 2034-2035 MHz, GPU 71 % at 1300 MHz,
@@ -91,3 +95,22 @@ def test_samples_outside_the_epochs_do_not_count(tx2):
 def test_without_limits_nothing_is_claimed(tmp_path):
     report = throttle_report(trace(LOADED), EPOCH, read_limits([0], gpu=True, root=tmp_path), [0], gpu=True)
     assert report["throttled"] is None and report["checked"] == [] and "no cpufreq" in report["reason"]
+
+
+def test_a_throttled_run_is_said_so_in_its_table_and_not_ranked(tx2, tmp_path):
+    limits = read_limits([1], gpu=False, root=tx2)
+    runs = []
+    for framework, line in (("pytorch", IDLE), ("mxnet", LOADED)):
+        run_json = make_run(tmp_path, framework, "lenet", 0, [1.0], [1.0], [0.5], [0.9])
+        summary = json.loads(run_json.read_text())
+        summary["throttling"] = throttle_report(trace(line), EPOCH, {**limits, "thermal": {}}, [1], gpu=False)
+        run_json.write_text(json.dumps(summary))
+        runs.append(run_json)
+    out = tmp_path / "cpu_cfg1.csv"
+    write_csv_atomic(build_table(runs), out)
+    table = pd.read_csv(out).set_index("framework")
+    assert table.loc["pytorch", "status"] == ("throttled: 1 of 1 run(s); "
+                                              "cpu1 ran down to 345 MHz, 17% of its 2035 MHz ceiling")
+    assert table.loc["mxnet", "status"] == "done"
+    assert table.loc["pytorch", "throttled"] and not table.loc["mxnet", "throttled"]
+    assert (rank_table(read_config_table(out))["best_framework"] == "").all()

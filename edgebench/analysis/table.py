@@ -31,7 +31,7 @@ CI_METRICS = ["total_time_s", "epoch_time_s", "avg_power_w", "energy_wh", "energ
 RUNS_STD_METRICS = ["epoch_time_s", "avg_power_w", "energy_wh", "loss", "val_acc", "top5_acc"]
 EXTRA_COLUMNS = ([f"{m}_std_runs" for m in RUNS_STD_METRICS]
                  + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")]
-                 + ["interference_pct", "power_coverage", "energy_note"])
+                 + ["interference_pct", "power_coverage", "energy_note", "throttled"])
 # The cells that come from the power trace: what a partial trace makes partial.
 POWER_CELLS = ["avg_power_w", "energy_wh", "energy_wh_integrated"]
 PARTIAL_MARK = "†"
@@ -117,6 +117,14 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]]) -> dict:
         worst = max(i["interference_pct"] for i in contended)
         row["status"] = (f"contended: {len(contended)} of {len(done)} run(s), up to {worst:.1f}% of the measured "
                          f"cores' busy time was other work (> {contended[0]['threshold_pct']:g}%)")
+    throttling = [(s.get("throttling") or {}) for s, _ in done]
+    throttled = [t for t in throttling if t.get("throttled")]
+    # True where a run was held back, False where every run was checked and was not, empty where unknown.
+    row["throttled"] = True if throttled else (False if throttling and all(t.get("throttled") is False
+                                                                          for t in throttling) else None)
+    if throttled and row["status"] == "done":
+        # Clocks below their ceiling make frameworks incomparable (the later run inherits the heat): not ranked.
+        row["status"] = f"throttled: {len(throttled)} of {len(done)} run(s); {throttled[0]['findings'][0]}"
     for metric in per_run.columns.drop("power_std_w"):
         mean, std, low, high = _over_runs(per_run[metric].tolist())
         row[metric] = mean

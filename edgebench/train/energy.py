@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from edgebench.monitor.energy import POWER_COLUMN, energy_summary, energy_wh
+from edgebench.train.windows import training_samples
 
 
 def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, idle_power_w=None,
@@ -28,11 +28,7 @@ def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, id
         return {**empty, "reason": f"no epoch has usable power samples: {windows[0]['reason']}"}
     # An epoch the trace missed altogether counts as training time not covered, so the energy
     # of the others is kept and its coverage says how much of the training it is.
-    times = pd.to_datetime(hw["timestamp"], format="ISO8601", utc=True)
-    inside = np.zeros(len(hw), dtype=bool)
-    for row in epochs.itertuples():
-        inside |= ((times >= pd.Timestamp(row.started_at)) & (times <= pd.Timestamp(row.ended_at))).to_numpy()
-    readings_w = pd.to_numeric(hw.loc[inside, POWER_COLUMN], errors="coerce").dropna() / 1000.0
+    readings_w = pd.to_numeric(training_samples(hw, epochs)[POWER_COLUMN], errors="coerce").dropna() / 1000.0
     # The thesis's average power: the plain mean of the readings taken while training.
     avg_power_w = float(readings_w.mean()) if len(readings_w) else None
     integrated = sum(w["energy_wh_integrated"] for w in measured)

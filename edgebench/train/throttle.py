@@ -13,24 +13,13 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
-import numpy as np
 import pandas as pd
+
+from edgebench.train.windows import training_samples
 
 # Clocks are printed in whole MHz (tegrastats) against kHz ceilings, and DVFS steps are tens of
 # MHz: a drop smaller than this is rounding, one larger is a lower operating point.
 CLOCK_TOLERANCE = 0.02
-
-
-def training_samples(hw: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """Return the hw.csv rows taken inside an epoch's window (between its start and end)."""
-    if hw.empty or epochs.empty or "timestamp" not in hw.columns:
-        return hw.iloc[0:0]
-    times = pd.to_datetime(hw["timestamp"], format="ISO8601", utc=True)
-    inside = np.zeros(len(hw), dtype=bool)
-    for row in epochs.itertuples():
-        start, end = pd.Timestamp(row.started_at), pd.Timestamp(row.ended_at)
-        inside |= ((times >= start) & (times <= end)).to_numpy()
-    return hw.loc[inside]
 
 
 def _lowest(samples: pd.DataFrame, column: str) -> Optional[float]:
