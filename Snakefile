@@ -29,7 +29,7 @@ rule all:
         expand("results/tables/{hwcfg}.csv", hwcfg=config["run_hwconfigs"]),
         expand("results/tables/ranking_{hwcfg}.csv", hwcfg=config["run_hwconfigs"]),
         expand("results/tables/{name}.csv", name=COMPILED),
-        expand("results/figures/{hwcfg}_{kind}.png", hwcfg=config["run_hwconfigs"], kind=["summary", "learning"]),
+        expand("results/figures/{hwcfg}_{kind}.png", hwcfg=config["run_hwconfigs"], kind=["summary", "learning", "to_target"]),
         "results/figures/comparison.png",
         "results/figures/energy.png",
         run_figures(config["run_hwconfigs"]),

@@ -9,7 +9,7 @@ def table_inputs(wildcards):
     return {
         "epochs": [f"{run}/epochs.csv" for run in runs],
         "run_json": [f"{run}/run.json" for run in runs],
-        "code": package_files("analysis/table.py", "analysis/stats.py", "analysis/markdown.py"),
+        "code": package_files("analysis/table.py", "analysis/stats.py", "analysis/markdown.py", "analysis/targets.py"),
     }
 
 
@@ -20,6 +20,8 @@ rule table:
         csv=report("results/tables/{hwcfg}.csv", caption="../report/table.rst", category="Tables",
                    subcategory="{hwcfg}"),
         md="results/tables/{hwcfg}.md",
+    params:
+        targets=config["targets"],
     log:
         "results/logs/table_{hwcfg}.log",
     script:

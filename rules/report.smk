@@ -56,6 +56,20 @@ rule config_figure:
         "../workflow_scripts/figure.py"
 
 
+rule to_target_figure:
+    input:
+        table="results/tables/{hwcfg}.csv",
+        code=FIGURE_CODE,
+    output:
+        png=report("results/figures/{hwcfg}_to_target.png", caption="../report/to_target.rst",
+                   category="Per configuration", subcategory="{hwcfg}"),
+        pdf="results/figures/{hwcfg}_to_target.pdf",
+    log:
+        "results/logs/figures/{hwcfg}_to_target.log",
+    script:
+        "../workflow_scripts/figure.py"
+
+
 rule learning_figure:
     input:
         epochs=lambda wildcards: [f"{run}/epochs.csv" for run in runs_of(wildcards.hwcfg)],

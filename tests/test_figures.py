@@ -60,3 +60,23 @@ def test_nothing_to_plot_gives_a_figure_that_says_why(tmp_path):
     plot = figures.energy_summary(tmp_path / "energy.csv")
     assert "no power source was recorded" in plot.labels.title
     saved(plot, tmp_path, "empty")
+
+
+def test_time_and_energy_to_target_with_a_target_not_reached(tmp_path):
+    from edgebench.analysis.table import build_table
+    from tests.test_targets import make_run as make_timed_run
+
+    runs = [make_timed_run(tmp_path, fw, accs, model=model, rep=rep)
+            for fw, model, accs in (("pytorch", "lenet", [0.1, 0.3, 0.4]), ("mxnet", "lenet", [0.1, 0.15, 0.25]),
+                                    ("pytorch", "alexnet", [0.1, 0.1, 0.1]), ("mxnet", "alexnet", [0.3, 0.3, 0.3]))
+            for rep in range(2)]
+    build_table(runs, targets={"default": {"val_acc": 0.2}}).to_csv(tmp_path / "cpu_cfg1.csv", index=False)
+    plot = figures.to_target(tmp_path / "cpu_cfg1.csv", "cpu_cfg1")
+    labels = plot.data.set_index(["framework", "model", "metric"])["label"]
+    assert labels[("pytorch", "alexnet", "time to target (s)")] == "not reached"
+    assert labels[("mxnet", "lenet", "energy to target (Wh)")] == ""
+    assert plot.data.set_index(["framework", "model", "metric"])["value"][("pytorch", "lenet", "time to target (s)")] \
+        == pytest.approx(20.0)
+    saved(plot, tmp_path, "to_target")
+    build_table(runs).to_csv(tmp_path / "none.csv", index=False)
+    assert "no target accuracy configured" in figures.to_target(tmp_path / "none.csv", "cpu_cfg1").labels.title

@@ -166,3 +166,14 @@ def test_a_partial_power_trace_leaves_power_unranked_and_says_why():
     assert row(ranking, "total_time")["best_framework"] == "pytorch"  # time is not from the trace
     # An unknown coverage (no power source, or a table from elsewhere) is not a partial one.
     assert row(rank_table(table(power_coverage=[np.nan, 1.0])), "avg_power")["best_framework"] == "pytorch"
+
+
+def test_the_markdown_never_prints_a_small_difference_as_zero():
+    from edgebench.analysis.markdown import format_number
+    from edgebench.analysis.ranking import ranking_markdown
+
+    # 10.0004 s against 10.0 s: the thesis's one decimal would print 0.0 beside 0.004 %.
+    ranking = rank_table(table(total_time_s=[10.0004, 10.0]))
+    line = next(line for line in ranking_markdown(ranking).splitlines() if "| total_time" in line)
+    assert "| 0.000400 " in line and "| 0.00400 " in line
+    assert [format_number(v, 1) for v in (1234.56, 0.0, -0.00123, None)] == ["1234.6", "0.0", "-0.00123", ""]

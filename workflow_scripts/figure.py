@@ -10,6 +10,7 @@ if snakemake.rule == "run_figures":  # one figure per run, in the order runs_of(
 else:
     draw = {
         "config_figure": lambda: figures.config_summary(i.table, w.hwcfg),
+        "to_target_figure": lambda: figures.to_target(i.table, w.hwcfg),
         "learning_figure": lambda: figures.learning_curves(i.epochs, w.hwcfg),
         "comparison_figure": lambda: figures.framework_comparison(i.compilation),
         "energy_figure": lambda: figures.energy_summary(i.energy),

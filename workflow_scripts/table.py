@@ -4,7 +4,7 @@ from edgebench.analysis.table import build_table, table_markdown
 from edgebench.atomic import write_csv_atomic, write_text_atomic
 
 logs.setup(snakemake.log[0])
-table = build_table(snakemake.input.run_json)
+table = build_table(snakemake.input.run_json, targets=snakemake.params.targets)
 write_csv_atomic(table, snakemake.output.csv)
 # The Markdown rendering is for reading: the contract's columns (the CSV has the extras too),
 # with the power cells of partial power traces marked and the reason below.

@@ -87,6 +87,46 @@ def config_summary(table_csv, hwcfg: str):
     )
 
 
+TO_TARGET_METRICS = {"time_to_target_s": "time to target (s)", "energy_to_target_wh_integrated": "energy to target (Wh)"}
+
+
+def to_target(table_csv, hwcfg: str):
+    """Return time and energy to the target accuracy per model and framework; "not reached" written where so."""
+    table = pd.read_csv(table_csv)
+    if table["target"].isna().all():
+        return message_figure(f"{hwcfg}: no target accuracy configured (config `targets`)")
+    rows = []
+    for metric, label in TO_TARGET_METRICS.items():
+        missing = table[metric].isna()
+        if metric.startswith("energy") and missing.all() and table["time_to_target_s"].notna().any():
+            continue  # no power source at all: one panel, not a panel of blanks
+        rows.append(pd.DataFrame({
+            "model": table["model"], "framework": table["framework"], "metric": label,
+            "value": table[metric].fillna(0.0), "low": table[f"{metric}_ci95_low"], "high": table[f"{metric}_ci95_high"],
+            # A bar of height 0 would read as "instantly": the reason is printed instead.
+            "label": ["" if not gone else ("not reached" if str(status).startswith("not reached") else "n/a")
+                      for gone, status in zip(missing, table["target_status"])]}))
+    data = pd.concat(rows, ignore_index=True)
+    # Bars placed by hand (model index + a framework offset), not dodged: dodging recentres a bar
+    # whose neighbour is missing, and its error bar would then land beside it.
+    models, frameworks = list(dict.fromkeys(table["model"])), sorted(set(table["framework"]))
+    width = 0.8 / len(frameworks)
+    data["x"] = [models.index(m) + (frameworks.index(f) - (len(frameworks) - 1) / 2) * width
+                 for m, f in zip(data["model"], data["framework"])]
+    targets = "; ".join(sorted(set(table["target"].dropna())))
+    return (
+        ggplot(data, aes("x", "value", fill="framework"))
+        + geom_col(width=width)
+        + geom_errorbar(aes(ymin="low", ymax="high"), data=data.dropna(subset=["low", "high"]), width=width / 3)
+        + geom_text(aes(label="label", y=0), va="bottom", angle=90, size=7)
+        + facet_wrap("metric", scales="free_y", ncol=1)
+        + scale_x_continuous(breaks=list(range(len(models))), labels=models)
+        + labs(x="", y="", title=f"{hwcfg}: time and energy to {targets} (error bars: 95% CI over runs)")
+        + theme_bw()
+        + theme(figure_size=(9, 7), axis_text_x=element_text(rotation=30, ha="right"))
+    )
+
+
 def whole_number_breaks(limits) -> list:
     """Return axis breaks at whole numbers only (epochs have no quarters)."""
     return [b for b in breaks_extended(n=5)(limits) if float(b).is_integer()]

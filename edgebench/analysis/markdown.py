@@ -1,5 +1,7 @@
 """Markdown rendering of result tables, for terminals, READMEs and the report."""
 
+import math
+
 import pandas as pd
 
 
@@ -17,3 +19,19 @@ def to_markdown(df: pd.DataFrame, *, floatfmt="g", **tabulate_options) -> str:
         # pure text tables: keep "5.10" as printed instead of tabulate turning it into 5.1
         options.setdefault("disable_numparse", True)
     return cells.to_markdown(**options)
+
+
+def format_number(value, decimals: int = 0, digits: int = 3) -> str:
+    """Return value with at least `decimals` decimals and at least `digits` significant digits.
+
+    The thesis prints differences with fixed decimals (0.1 s, 0.001 W); a small non-zero value
+    would then print as 0.0 beside its non-zero percentage. More decimals are used until
+    `digits` significant ones show: 0.0004 -> 0.000400, 1234.56 -> 1234.6 (decimals 1).
+    Empty for a missing value.
+    """
+    if value is None or pd.isna(value):
+        return ""
+    value = float(value)
+    if value != 0 and math.isfinite(value):
+        decimals = max(decimals, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgebench.analysis.markdown import to_markdown
+from edgebench.analysis.markdown import format_number, to_markdown
 from edgebench.analysis.stats import welch_p
 from edgebench.atomic import write_text_atomic
 from edgebench.monitor.energy import MIN_COVERAGE
@@ -27,15 +27,21 @@ FEATURES = {
     "loss": ("loss", "loss_std", True),
     "val_acc": ("val_acc", "val_acc_std", False),
     "top5_acc": ("top5_acc", "top5_acc_std", False),
+    # Ranked only where the table has them (edgebench's tables; not the thesis's own).
+    "time_to_target": ("time_to_target_s", "time_to_target_s_std_runs", True),
+    "energy_to_target": ("energy_to_target_wh_integrated", "energy_to_target_wh_integrated_std_runs", True),
 }
+OPTIONAL_FEATURES = {"time_to_target", "energy_to_target"}
 # Features measured from the power trace: a partial trace makes them partial.
-POWER_FEATURES = {"avg_power"}
+POWER_FEATURES = {"avg_power", "energy_to_target"}
 RANKING_COLUMNS = ["feature", "model", "best_framework", "difference", "difference_pct", "p_value", "significant",
                    "note"]
 NUMERIC_COLUMNS = [
     "runs", "total_time_s", "total_time_s_std", "epoch_time_s", "epoch_time_s_std", "avg_power_w",
     "avg_power_w_std", "energy_wh", "energy_wh_integrated", "loss", "loss_std", "val_acc",
     "val_acc_std", "top5_acc", "top5_acc_std", "power_coverage",
+    "time_to_target_s", "time_to_target_s_std_runs", "energy_to_target_wh_integrated",
+    "energy_to_target_wh_integrated_std_runs",
 ]
 SIGNIFICANCE_LEVEL = 0.05
 TIE = "tie"
@@ -116,6 +122,16 @@ def partial_trace_note(table: pd.DataFrame, model: str, frameworks: list[str]) -
     return f"not ranked: partial power trace ({covered} of the training time covered, < {MIN_COVERAGE:.0%})"
 
 
+def target_note(table: pd.DataFrame, model: str, frameworks: list[str]) -> str | None:
+    """Return why a to-target feature of model is not ranked (a target not reached, none configured), or None."""
+    if "target_status" not in table.columns:
+        return None
+    statuses = table.loc[table["model"] == model].set_index("framework")["target_status"]
+    unreached = [f"{fw}: {statuses[fw]}" for fw in frameworks
+                 if fw in statuses and not str(statuses[fw]).startswith("reached")]
+    return f"not ranked: {'; '.join(unreached)}" if unreached else None
+
+
 def _compare(feature: str, model: str, table: pd.DataFrame, frameworks: list[str]) -> dict:
     value_col, std_col, lower_is_better = FEATURES[feature]
     row = dict.fromkeys(RANKING_COLUMNS)
@@ -130,6 +146,8 @@ def _compare(feature: str, model: str, table: pd.DataFrame, frameworks: list[str
     fw_a, fw_b = frameworks
     a, b = (_value(table, fw, model, value_col) for fw in frameworks)
     if math.isnan(a) or math.isnan(b):
+        if feature in OPTIONAL_FEATURES:
+            row["note"] = target_note(table, model, frameworks)
         return row  # one framework did not finish (or did not record this): nothing to rank
     if a == b:
         row["best_framework"] = TIE
@@ -169,7 +187,8 @@ def rank_table(table: pd.DataFrame) -> pd.DataFrame:
     frameworks = sorted(table["framework"].unique())
     if len(frameworks) > 2:
         raise ValueError(f"a ranking compares two frameworks; the table holds {len(frameworks)}: {frameworks}")
-    rows = [_compare(feature, model, table, frameworks) for feature in FEATURES for model in models]
+    features = [f for f in FEATURES if f not in OPTIONAL_FEATURES or FEATURES[f][0] in table.columns]
+    rows = [_compare(feature, model, table, frameworks) for feature in features for model in models]
     ranking = pd.DataFrame(rows, columns=RANKING_COLUMNS)
     ranking["difference"] = ranking["difference"].astype(float)
     ranking["difference_pct"] = ranking["difference_pct"].astype(float)
@@ -179,13 +198,13 @@ def rank_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def ranking_markdown(ranking: pd.DataFrame) -> str:
     """Return the ranking as a Markdown table with differences rounded as the thesis prints them."""
-    decimals = {"total_time": 1, "epoch_time": 1, "avg_power": 3, "loss": 3, "val_acc": 3, "top5_acc": 3}
+    decimals = {"total_time": 1, "epoch_time": 1, "avg_power": 3, "loss": 3, "val_acc": 3, "top5_acc": 3,
+                "time_to_target": 1, "energy_to_target": 4}
     shown = ranking.copy()
     shown["best_framework"] = shown["best_framework"].replace("", "n/a")
-    shown["difference"] = [
-        "" if pd.isna(d) else f"{d:.{decimals.get(f, 3)}f}" for f, d in zip(ranking["feature"], ranking["difference"])
-    ]
-    shown["difference_pct"] = ["" if pd.isna(p) else f"{p:.2f}" for p in ranking["difference_pct"]]
+    # The thesis's decimals, with more where a small difference would otherwise print as zero.
+    shown["difference"] = [format_number(d, decimals.get(f, 3)) for f, d in zip(ranking["feature"], ranking["difference"])]
+    shown["difference_pct"] = [format_number(p, 2) for p in ranking["difference_pct"]]
     shown["p_value"] = ["" if pd.isna(p) else f"{p:.3g}" for p in ranking["p_value"]]
     shown["significant"] = ["" if s is None or pd.isna(s) else ("yes" if s else "no") for s in ranking["significant"]]
     return to_markdown(shown)

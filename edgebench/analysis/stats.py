@@ -46,3 +46,18 @@ def welch_p(mean1, std1, n1, mean2, std2, n2) -> float | None:
         raise ValueError(f"standard deviations must not be negative, got {std1!r} and {std2!r}")
     result = stats.ttest_ind_from_stats(mean1, std1, int(n1), mean2, std2, int(n2), equal_var=False)
     return float(result.pvalue)
+
+
+OLYMPIC_MIN_RUNS = 5
+
+
+def olympic_mean(values) -> float:
+    """Return MLPerf's olympic score: the mean without the fastest and the slowest run (NaN under 5 runs).
+
+    MLPerf Training scores a benchmark from at least five runs this way, so that one lucky or
+    unlucky run moves the score less than it moves the plain mean.
+    """
+    data = sorted(float(v) for v in values if not _missing(v))
+    if len(data) < OLYMPIC_MIN_RUNS:
+        return math.nan
+    return float(np.mean(data[1:-1]))

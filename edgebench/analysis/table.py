@@ -22,6 +22,7 @@ import pandas as pd
 
 from edgebench.analysis.markdown import to_markdown
 from edgebench.analysis.stats import mean_std_ci
+from edgebench.analysis.targets import TARGET_COLUMNS, cell_to_target, target_for
 from edgebench.monitor.energy import MIN_COVERAGE
 
 COLUMNS = ["framework", "model", "runs", "total_time_s", "total_time_s_std", "epoch_time_s",
@@ -31,7 +32,8 @@ CI_METRICS = ["total_time_s", "epoch_time_s", "avg_power_w", "energy_wh", "energ
 RUNS_STD_METRICS = ["epoch_time_s", "avg_power_w", "energy_wh", "loss", "val_acc", "top5_acc"]
 EXTRA_COLUMNS = ([f"{m}_std_runs" for m in RUNS_STD_METRICS]
                  + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")]
-                 + ["interference_pct", "power_coverage", "energy_note", "throttled"])
+                 + ["interference_pct", "power_coverage", "energy_note", "throttled"]
+                 + TARGET_COLUMNS)
 # The cells that come from the power trace: what a partial trace makes partial.
 POWER_CELLS = ["avg_power_w", "energy_wh", "energy_wh_integrated"]
 PARTIAL_MARK = "†"
@@ -95,8 +97,8 @@ def cell_status(summaries: list[dict]) -> str:
     return statuses[0] if len(statuses) == 1 else "mixed: " + "; ".join(statuses)
 
 
-def summarise_cell(runs: list[tuple[dict, pd.DataFrame]]) -> dict:
-    """Return the table row of one (framework, model) from its repetitions."""
+def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = None) -> dict:
+    """Return the table row of one (framework, model) from its repetitions, to-target columns for target."""
     done = [(s, e) for s, e in runs if s.get("status") == "done" and len(e)]
     per_run = pd.DataFrame([run_values(s, e) for s, e in done],
                            columns=["total_time_s", "epoch_time_s", "avg_power_w", "power_std_w", "energy_wh",
@@ -137,6 +139,7 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]]) -> dict:
     row["avg_power_w_std"] = _over_runs(per_run["power_std_w"].tolist())[0]
     row["loss_std"] = _std(epochs["train_loss"])
     row["val_acc_std"] = _std(epochs["val_acc"])
+    row.update(cell_to_target(done, target))
     return row
 
 
@@ -152,8 +155,11 @@ def check_one_board_kind(summaries: list[dict]) -> None:
                                "a table compares like with like, so split them into separate configurations")
 
 
-def build_table(run_jsons) -> pd.DataFrame:
-    """Return the per-configuration table, one row per (framework, model), from run.json paths."""
+def build_table(run_jsons, targets: dict | None = None) -> pd.DataFrame:
+    """Return the per-configuration table, one row per (framework, model), from run.json paths.
+
+    targets is config `targets`: the accuracy whose time and energy to reach the table reports.
+    """
     cells: dict[tuple[str, str], list] = {}
     for path in run_jsons:
         summary, epochs = load_run(path)
@@ -163,7 +169,7 @@ def build_table(run_jsons) -> pd.DataFrame:
     hosts = {(s.get("provenance") or {}).get("hostname") for s in summaries} - {None}
     rows = []
     for (fw, model), runs in cells.items():
-        row = {"framework": fw, "model": model, **summarise_cell(runs)}
+        row = {"framework": fw, "model": model, **summarise_cell(runs, target_for(targets, model))}
         if len(hosts) > 1:  # several boards served this configuration: say which ran what
             row["host"] = "+".join(sorted({(s.get("provenance") or {}).get("hostname", "?") for s, _ in runs}))
         rows.append(row)
@@ -186,4 +192,16 @@ def table_markdown(table: pd.DataFrame) -> str:
     notes = [f"{PARTIAL_MARK} {fw}/{model}: {note}"
              for fw, model, note in zip(table["framework"], table["model"], table["energy_note"]) if not pd.isna(note)
              ] if partial.any() else []
-    return "\n\n".join([to_markdown(shown, floatfmt=".4g"), *notes])
+    return "\n\n".join([to_markdown(shown, floatfmt=".4g"), *notes, to_target_markdown(table)])
+
+
+def to_target_markdown(table: pd.DataFrame) -> str:
+    """Return the time and energy to target per cell as Markdown: "not reached" where so, never a blank."""
+    shown = table[["framework", "model", "target"]].copy()
+    # A reached target with an unknown energy (no power source) stays empty, as energy_wh does.
+    missing = ["" if status.startswith("reached") else "not reached" if status.startswith("not reached") else "n/a"
+               for status in table["target_status"]]
+    for column in ("epochs_to_target", "time_to_target_s", "energy_to_target_wh", "energy_to_target_wh_integrated"):
+        shown[column] = [missing[i] if pd.isna(v) else f"{v:.4g}" for i, v in enumerate(table[column])]
+    shown["target_status"] = table["target_status"]
+    return "Time and energy to target (sums over the epochs up to the first that reaches it):\n\n" + to_markdown(shown)

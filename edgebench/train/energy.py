@@ -36,6 +36,7 @@ def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, id
     if idle_power_w is not None:
         dynamic = sum(w["dynamic_energy_wh_integrated"] for w in measured)
     return {
+        "epochs": per_epoch(hw, epochs, windows, idle_power_w=idle_power_w, interval_s=interval_s),
         "avg_power_w": avg_power_w,
         "power_std_w": float(readings_w.std(ddof=1)) if len(readings_w) > 1 else None,
         "energy_wh": energy_wh(avg_power_w, total_time_s),
@@ -48,3 +49,25 @@ def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, id
         "samples": int(len(readings_w)),
         "reason": None,
     }
+
+
+def per_epoch(hw: pd.DataFrame, epochs: pd.DataFrame, windows: list, *, idle_power_w=None, interval_s=None) -> list:
+    """Return each epoch's energy record: what time and energy to a target accuracy add up.
+
+    `power_sum_w` and `readings` let the thesis's method (mean reading x time) be taken over
+    any first k epochs; `train_energy_wh_integrated` covers the training pass alone (the epoch's
+    start to train_seconds later), for the energy per training sample.
+    """
+    records = []
+    for position, (row, window) in enumerate(zip(epochs.itertuples(), windows)):
+        readings = pd.to_numeric(training_samples(hw, epochs.iloc[[position]])[POWER_COLUMN],
+                                 errors="coerce").dropna() / 1000.0
+        record = {"epoch": int(getattr(row, "epoch", position)), "energy_wh_integrated": window["energy_wh_integrated"],
+                  "coverage": window["coverage"], "power_sum_w": float(readings.sum()), "readings": int(len(readings)),
+                  "train_energy_wh_integrated": None}
+        if getattr(row, "train_seconds", None) and row.train_seconds > 0:
+            train_end = pd.Timestamp(row.started_at) + pd.Timedelta(seconds=float(row.train_seconds))
+            record["train_energy_wh_integrated"] = energy_summary(
+                hw, row.started_at, train_end, idle_power_w=idle_power_w, interval_s=interval_s)["energy_wh_integrated"]
+        records.append(record)
+    return records
