@@ -20,6 +20,7 @@ wc.check(config, host=False)  # host checks happen per targeted configuration (r
 include: "rules/common.smk"
 include: "rules/dataset.smk"
 include: "rules/train.smk"
+include: "rules/efficiency.smk"
 include: "rules/metrics.smk"
 include: "rules/report.smk"
 

@@ -56,6 +56,24 @@ def missing_reason(framework: str, python: str) -> str:
     return ""
 
 
+def run_module(config: dict, framework: str, module_args: list, what: str) -> str | None:
+    """Run `python -m <module_args>` in a framework's interpreter; return None, or why it could not run.
+
+    For the workflow's board-side helpers (the FLOP count, the GEMM peak): their rules record
+    the reason as their result instead of failing, as a refused run does.
+    """
+    python = interpreter_path(config, framework)
+    reason = missing_reason(framework, python)
+    if reason:
+        return reason
+    result = subprocess.run([python, "-m", *map(str, module_args)], env=board_environment(),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        return f"{what} failed in {python} (exit {result.returncode}): {tail[0]}"
+    return None
+
+
 @functools.lru_cache(maxsize=None)
 def probe_all(pairs: tuple) -> dict:
     """Return {framework: probe answer} for ((framework, interpreter), ...), probing concurrently."""

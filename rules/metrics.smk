@@ -9,7 +9,10 @@ def table_inputs(wildcards):
     return {
         "epochs": [f"{run}/epochs.csv" for run in runs],
         "run_json": [f"{run}/run.json" for run in runs],
-        "code": package_files("analysis/table.py", "analysis/stats.py", "analysis/markdown.py", "analysis/targets.py"),
+        "flops": "results/flops.json",
+        "peak": f"results/peak/{wildcards.hwcfg}.json",
+        "code": package_files("analysis/table.py", "analysis/stats.py", "analysis/markdown.py", "analysis/targets.py",
+                              "analysis/efficiency.py"),
     }
 
 

@@ -33,6 +33,17 @@ def board_cpus(wildcards):
     return len({int(core) for members in groups for core in members})
 
 
+# Measured jobs (runs, the GEMM peak) are exclusive: the default profile caps measure at 1 per
+# host; on Slurm (profiles/slurm) each gets a whole node of the configuration's kind instead.
+MEASURED_RESOURCES = dict(
+    measure=1,
+    slurm_partition=lambda wildcards: slurm_placement(wildcards, "partition"),
+    constraint=lambda wildcards: slurm_placement(wildcards, "constraint"),
+    slurm_extra="--exclusive",
+    cpus_per_task=board_cpus,
+)
+
+
 rule train:
     input:
         unpack(train_inputs),
@@ -55,13 +66,7 @@ rule train:
         lock_dir="results/state",
     threads: measured_run_threads
     resources:
-        # Measured runs are exclusive: the default profile caps measure at 1 per host; on Slurm
-        # (profiles/slurm) each run gets a whole node of the configuration's kind instead.
-        measure=1,
-        slurm_partition=lambda wildcards: slurm_placement(wildcards, "partition"),
-        constraint=lambda wildcards: slurm_placement(wildcards, "constraint"),
-        slurm_extra="--exclusive",
-        cpus_per_task=board_cpus,
+        **MEASURED_RESOURCES,
     retries: config["measurement"]["retries"]
     log:
         "results/logs/train/{framework}/{model}/{hwcfg}/rep{rep}.log",

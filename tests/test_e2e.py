@@ -30,6 +30,13 @@ def test_table_has_one_row_per_framework_and_model(demo):
     assert table["val_acc"].between(0, 1).all() and table["top5_acc"].between(0, 1).all()
     assert (table["total_time_s"] > 0).all() and (table["epoch_time_s"] > 0).all()
     assert table["avg_power_w"].isna().all()  # this host has no power sensor: empty, not invented
+    # One FLOP count for both frameworks, against the GEMM peak measured on core 0 of this host.
+    peak = json.loads((demo.workdir / "results/peak/cpu_cfg1.json").read_text())
+    assert peak["gflops_per_s"] > 0 and peak["cores"] == [0]
+    assert (table["peak_gflops_per_s"] == peak["gflops_per_s"]).all()
+    assert table["achieved_gflops_per_s"].gt(0).all() and table["peak_fraction"].between(0, 1, inclusive="neither").all()
+    assert table.groupby("model")["training_flops_per_sample"].nunique().eq(1).all()
+    assert table["target_status"].notna().all()
 
 
 def test_decoding_traps_went_through_the_real_dataset_stage(demo):
@@ -69,6 +76,7 @@ def test_each_run_has_its_files_and_provenance(demo):
             assert len(hw) >= 1 and "cpu0_load_pct" in hw.columns
             assert (demo.workdir / f"results/figures/runs/{fw}_{model}_cpu_cfg1_rep0.png").stat().st_size > 0
     assert (demo.workdir / "results/figures/cpu_cfg1_summary.png").stat().st_size > 0
+    assert (demo.workdir / "results/figures/cpu_cfg1_to_target.png").stat().st_size > 0
     assert not (demo.workdir / "results/state").exists() or not any((demo.workdir / "results/state").rglob("*.csv"))
 
 

@@ -124,10 +124,10 @@ def test_a_partial_power_trace_is_a_coverage_column_a_note_and_marked_energy_cel
     assert "62.5%" in table.loc["pytorch", "energy_note"] and "under 99%" in table.loc["pytorch", "energy_note"]
     assert table.loc["mxnet", "power_coverage"] == pytest.approx(1.0) and pd.isna(table.loc["mxnet", "energy_note"])
 
-    blocks = table_markdown(build_table(runs)).split("\n\n")  # the table, its notes, the to-target table
+    blocks = table_markdown(build_table(runs)).split("\n\n")  # the table, its notes, then titled blocks
     row = {line.split("|")[1].strip(): line for line in blocks[0].splitlines() if line.startswith("|")}
     assert "0.06944 †" in row["pytorch"] and "0.1111 †" in row["pytorch"] and "†" not in row["mxnet"]
-    assert blocks[1].startswith("† pytorch/lenet: partial power trace") and len(blocks) == 4
+    assert blocks[1].startswith("† pytorch/lenet: partial power trace") and len(blocks) == 6  # + efficiency
 
     ranking = rank_table(read_config_table(out)).set_index("feature")
     assert ranking.loc["avg_power", "best_framework"] == ""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from edgebench.analysis.efficiency import EFFICIENCY_COLUMNS, cell_efficiency
 from edgebench.analysis.markdown import to_markdown
 from edgebench.analysis.stats import mean_std_ci
 from edgebench.analysis.targets import TARGET_COLUMNS, cell_to_target, target_for
@@ -33,7 +34,7 @@ RUNS_STD_METRICS = ["epoch_time_s", "avg_power_w", "energy_wh", "loss", "val_acc
 EXTRA_COLUMNS = ([f"{m}_std_runs" for m in RUNS_STD_METRICS]
                  + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")]
                  + ["interference_pct", "power_coverage", "energy_note", "throttled"]
-                 + TARGET_COLUMNS)
+                 + TARGET_COLUMNS + EFFICIENCY_COLUMNS)
 # The cells that come from the power trace: what a partial trace makes partial.
 POWER_CELLS = ["avg_power_w", "energy_wh", "energy_wh_integrated"]
 PARTIAL_MARK = "†"
@@ -97,8 +98,13 @@ def cell_status(summaries: list[dict]) -> str:
     return statuses[0] if len(statuses) == 1 else "mixed: " + "; ".join(statuses)
 
 
-def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = None) -> dict:
-    """Return the table row of one (framework, model) from its repetitions, to-target columns for target."""
+def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = None, flops: dict | None = None,
+                   peak: dict | None = None) -> dict:
+    """Return the table row of one (framework, model) from its repetitions.
+
+    target: its to-target columns (analysis/targets.py); flops and peak: its efficiency
+    columns (analysis/efficiency.py).
+    """
     done = [(s, e) for s, e in runs if s.get("status") == "done" and len(e)]
     per_run = pd.DataFrame([run_values(s, e) for s, e in done],
                            columns=["total_time_s", "epoch_time_s", "avg_power_w", "power_std_w", "energy_wh",
@@ -140,6 +146,7 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = 
     row["loss_std"] = _std(epochs["train_loss"])
     row["val_acc_std"] = _std(epochs["val_acc"])
     row.update(cell_to_target(done, target))
+    row.update(cell_efficiency(done, flops, peak))
     return row
 
 
@@ -155,10 +162,12 @@ def check_one_board_kind(summaries: list[dict]) -> None:
                                "a table compares like with like, so split them into separate configurations")
 
 
-def build_table(run_jsons, targets: dict | None = None) -> pd.DataFrame:
+def build_table(run_jsons, targets: dict | None = None, flops: dict | None = None,
+                peak: dict | None = None) -> pd.DataFrame:
     """Return the per-configuration table, one row per (framework, model), from run.json paths.
 
-    targets is config `targets`: the accuracy whose time and energy to reach the table reports.
+    targets is config `targets`: the accuracy whose time and energy to reach the table reports;
+    flops (results/flops.json) and peak (results/peak/<hwcfg>.json) give the efficiency columns.
     """
     cells: dict[tuple[str, str], list] = {}
     for path in run_jsons:
@@ -169,7 +178,7 @@ def build_table(run_jsons, targets: dict | None = None) -> pd.DataFrame:
     hosts = {(s.get("provenance") or {}).get("hostname") for s in summaries} - {None}
     rows = []
     for (fw, model), runs in cells.items():
-        row = {"framework": fw, "model": model, **summarise_cell(runs, target_for(targets, model))}
+        row = {"framework": fw, "model": model, **summarise_cell(runs, target_for(targets, model), flops, peak)}
         if len(hosts) > 1:  # several boards served this configuration: say which ran what
             row["host"] = "+".join(sorted({(s.get("provenance") or {}).get("hostname", "?") for s, _ in runs}))
         rows.append(row)
@@ -192,7 +201,18 @@ def table_markdown(table: pd.DataFrame) -> str:
     notes = [f"{PARTIAL_MARK} {fw}/{model}: {note}"
              for fw, model, note in zip(table["framework"], table["model"], table["energy_note"]) if not pd.isna(note)
              ] if partial.any() else []
-    return "\n\n".join([to_markdown(shown, floatfmt=".4g"), *notes, to_target_markdown(table)])
+    return "\n\n".join([to_markdown(shown, floatfmt=".4g"), *notes, to_target_markdown(table),
+                        efficiency_markdown(table)])
+
+
+def efficiency_markdown(table: pd.DataFrame) -> str:
+    """Return the efficiency columns as Markdown, the peak fraction in per cent, the reason where one is missing."""
+    shown = table[["framework", "model", "train_samples_per_s", "joules_per_sample", "achieved_gflops_per_s",
+                   "peak_gflops_per_s"]].copy()
+    shown["peak_pct"] = table["peak_fraction"] * 100
+    shown["efficiency_note"] = table["efficiency_note"]
+    return ("Efficiency over the training passes (GFLOP/s from one FLOP count per model for both frameworks, "
+            "against the host's float32 GEMM peak on the same cores):\n\n" + to_markdown(shown, floatfmt=".4g"))
 
 
 def to_target_markdown(table: pd.DataFrame) -> str:
