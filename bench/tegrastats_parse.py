@@ -6,12 +6,15 @@ offline cores changes every 50,000 lines; one line in 10,000 cut off). Times par
 alone, line by line, then parse_log() end to end: reading the file, parsing, building the
 DataFrame and adding power_total_mw. Prints lines/s by wall clock and by this process's CPU
 time (the second is the fairer figure on a shared machine), a yardstick of the machine's
-speed and the process's peak memory.
+speed and the process's peak memory. Then, on the log's first 200,000 lines (20 of them cut
+off), compares the two readers: read_lines() (line by line) and parse_log() must skip the
+same lines.
 
     python bench/tegrastats_parse.py [--lines 1000000] [--seed 0]
 """
 
 import argparse
+import itertools
 import os
 import random
 import resource
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas  # noqa: E402,F401  (imported up front: import time is not parsing time)
 
-from edgebench.monitor.tegrastats import parse_line, parse_log  # noqa: E402
+from edgebench.monitor.tegrastats import parse_line, parse_log, read_lines  # noqa: E402
 
 
 def tx2_line(rng: random.Random, stamp: datetime, offline=()) -> str:
@@ -76,6 +79,22 @@ def write_log(path: Path, lines: int, seed: int) -> int:
     return garbage
 
 
+COMPARED_LINES = 200_000
+
+
+def compare_readers(log: Path, lines: int) -> dict:
+    """Return what the line-by-line reader and parse_log make of the log's first lines."""
+    with open(log, encoding="utf-8") as handle:
+        head = list(itertools.islice(handle, lines))
+    cut = sum(i % 10_000 == 9_999 for i in range(lines))  # as write_log cuts them
+    alone = sum(parse_line(line) is not None for i, line in enumerate(head) if i % 10_000 == 9_999)
+    rows, line_skipped = read_lines(head)
+    df, log_skipped = parse_log(head, profile="tx2")
+    same = [row["timestamp"] for row in rows] == list(df["timestamp"])
+    return {"lines": lines, "cut": cut, "alone": alone, "line_skipped": line_skipped,
+            "log_skipped": log_skipped, "same": "yes" if same else "NO"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -94,10 +113,12 @@ def main() -> int:
         wall, cpu = time.perf_counter(), time.process_time()
         df, skipped = parse_log(log, profile="tx2")
         log_wall, log_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        readers = compare_readers(log, min(args.lines, COMPARED_LINES))
 
     assert len(df) == args.lines - skipped and skipped <= garbage, (skipped, garbage, len(df))
     print(f"log: {args.lines} lines, {size_mb:.0f} MiB, {garbage} cut-off lines written, {skipped} skipped "
-          f"({parsed} lines looked whole alone; a line cut inside its last number cannot be told from a whole one)")
+          f"({parsed} lines looked whole alone: one cut between two fields, or inside the digits that end a field, "
+          f"is told by its neighbours; one cut inside the digits the line ends with by nothing)")
     print(f"parse_line only : {args.lines / line_wall:10,.0f} lines/s wall  {args.lines / line_cpu:10,.0f} lines/s CPU")
     print(f"parse_log (csv) : {args.lines / log_wall:10,.0f} lines/s wall  {args.lines / log_cpu:10,.0f} lines/s CPU"
           f"  ({log_wall:.1f} s wall, DataFrame {df.shape[0]}x{df.shape[1]})")
@@ -105,6 +126,8 @@ def main() -> int:
     yardstick_us = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
           f"sum(range(1000)) takes {yardstick_us:.1f} us")
+    print("readers on the first {lines:,} lines ({cut} cut off): parse_line alone takes {alone} of them for whole; "
+          "read_lines skips {line_skipped}, parse_log {log_skipped}; the same rows kept: {same}".format(**readers))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process: {peak_mb:.0f} MiB")
     goal = 100_000

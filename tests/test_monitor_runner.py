@@ -1,8 +1,13 @@
 """TegrastatsRunner against tests/fakes/tegrastats, a real subprocess that replays recorded
-tegrastats lines at the requested interval: spawning, stamping, stopping (also on a crash),
-restart markers and the parse into hw.csv run for real."""
+tegrastats lines at the requested interval and buffers its output as tegrastats' C stdio does
+(by the line on a terminal, in blocks into a pipe): spawning, stamping on arrival, stopping
+(also on a crash, also when this process dies hard), restart markers and the parse into hw.csv
+run for real."""
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +53,66 @@ def test_lines_are_stamped_on_arrival_at_the_requested_interval(tmp_path):
     # The fake sleeps 100 ms between lines: the stamps show it (generous bounds on a busy CI).
     assert 0.05 < gaps.median() < 0.5
     assert df["power_total_mw"].isin([3140, 1840, 14025]).all()
+
+
+def stamp_gaps(log) -> list:
+    """Return the seconds between the arrival stamps of a hw.log's lines."""
+    stamps = [datetime.fromisoformat(line.split(" ", 1)[0]) for line in log.read_text().splitlines()
+              if line[:1].isdigit()]
+    return [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:])]
+
+
+def test_a_block_buffering_tegrastats_is_still_stamped_line_by_line(tmp_path, monkeypatch):
+    lines, interval = 6, 0.15
+    monkeypatch.setenv("FAKE_TEGRASTATS_LINES", str(lines))
+    # Control: read through a pipe, the fake's lines all come at its exit, as tegrastats' would.
+    fake = subprocess.Popen([str(FAKES / "tegrastats"), "--interval", str(int(interval * 1000))],
+                            stdout=subprocess.PIPE, text=True)
+    arrivals = [time.monotonic() for _ in fake.stdout]
+    fake.wait()
+    assert len(arrivals) == lines and arrivals[-1] - arrivals[0] < interval / 3
+    # The runner reads it through a terminal: every line stamped as printed, an interval apart.
+    log = tmp_path / "hw.log"
+    runner = TegrastatsRunner(log, interval_ms=int(interval * 1000)).start()
+    wait_for(lambda: runner.process.poll() is not None)
+    assert runner.stop() == 0 and runner.lines_written == lines
+    gaps = stamp_gaps(log)
+    assert len(gaps) == lines - 1
+    assert min(gaps) > interval / 3  # none bunched with the one before
+    assert abs(sorted(gaps)[len(gaps) // 2] - interval) < interval / 3
+    df, skipped = parse_log(log, profile="tx2")
+    assert len(df) == lines and skipped == 0  # the raw lines came through the terminal unchanged
+
+
+def test_tegrastats_ends_when_this_process_dies_hard(tmp_path):
+    # A training process killed with SIGKILL (the OOM killer) runs no cleanup: tegrastats must
+    # still end, hung up when the terminal's other end goes with the process.
+    log = tmp_path / "hw.log"
+    code = ("import sys, time\n"
+            "from edgebench.monitor.tegrastats import TegrastatsRunner\n"
+            "runner = TegrastatsRunner(sys.argv[1], interval_ms=50).start()\n"
+            "print(runner.process.pid, flush=True)\n"
+            "time.sleep(60)\n")
+    training = subprocess.Popen([sys.executable, "-c", code, str(log)], stdout=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).parents[1], env=os.environ)
+    tegrastats_pid = int(training.stdout.readline())
+    wait_for(lambda: log.exists() and log.read_text().count("\n") >= 2)
+    training.send_signal(signal.SIGKILL)
+    training.wait()
+    try:
+        wait_for(lambda: not running(tegrastats_pid), timeout_s=5.0)
+    finally:
+        if running(tegrastats_pid):
+            os.kill(tegrastats_pid, signal.SIGKILL)  # no orphan left by a failing test either
+
+
+def running(pid: int) -> bool:
+    """Return whether a process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
 
 
 def test_tegrastats_is_stopped_when_the_training_raises(tmp_path):

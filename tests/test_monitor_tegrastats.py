@@ -1,6 +1,7 @@
 """tegrastats parser: every recorded line in tests/fakes/tegrastats_samples.jsonl (real output of
-TX1, TX2, Nano, AGX Xavier, Orin Nano, Orin NX, AGX Orin and Thor, with its source per line)
-parses to the values printed in it. Expected values below are read off the printed lines."""
+TX1, TX2, Nano, AGX Xavier, Orin Nano, Orin NX, AGX Orin and Thor, L4T R23 to JetPack 7.2, with
+its source per line) parses to the values printed in it; lines cut off are skipped and counted
+alike by every reader. Expected values below are read off the printed lines."""
 
 import json
 import math
@@ -14,7 +15,8 @@ import pandas as pd
 import pytest
 
 from edgebench.monitor.tegrastats import log as tegrastats_log
-from edgebench.monitor.tegrastats import cli, parse_line, parse_log
+from edgebench.monitor.tegrastats import cli, line_ending, parse_line, parse_log, read_lines
+from edgebench.monitor.tegrastats.fields import MIN_RUN_LINES
 
 SAMPLES = Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl"
 RECORDS = [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
@@ -163,11 +165,25 @@ EXPECTED = [
      **cores((0, 972), (0, 972), (0, 1566), (0, 1566), *[(0, 972)] * 6, (1, 972), *[(0, 972)] * 3),
      **temps(cpu=30.468, tj=31.218, soc012=30.218, soc345=31.218),
      **rails(VDD_GPU=(0, 0), VDD_CPU_SOC_MSS=(5535, 5535), VIN_SYS_5V0=(5040, 5040), VIN=(16802, 16802))},
+    # 12 TX2, L4T R27/R28.1 without root: lower-case list, a frequency per core, nothing after it
+    {"timestamp": None, "ram_used_mb": 2417, "ram_total_mb": 6660, "ram_lfb_blocks": 620,
+     "ram_lfb_block_mb": 4, **cores((1, 1996), (34, 2035), (9, 2035), (1, 1996), (3, 1996), (12, 1996))},
+    # 13 the same board with sudo: EMC, GR3D and the discrete GPU (GR3D_PCI)
+    {"timestamp": None, "ram_used_mb": 2440, "ram_total_mb": 6660, "ram_lfb_blocks": 620,
+     "ram_lfb_block_mb": 4, **cores((0, 1994), (0, 2035), (0, 2035), (0, 1993), (0, 1992), (0, 1996)),
+     "emc_load_pct": 0, "emc_freq_mhz": 1600, "gpu_load_pct": 5, "gpu_freq_mhz": 1275,
+     "gpu_pci_load_pct": 0, "gpu_pci_freq_mhz": 2607},
+    # 14 TX1, L4T R23/R24: one frequency shared by all cores after the list, AVP, VDE, EDP limit
+    {"timestamp": None, "ram_used_mb": 748, "ram_total_mb": 3854, "ram_lfb_blocks": 676,
+     "ram_lfb_block_mb": 4, "swap_used_mb": 0, "swap_total_mb": 0, "swap_cached_mb": 0,
+     **cores((14, 1912), (43, 1912), (11, 1912), (12, 1912)),
+     "emc_load_pct": 24, "emc_freq_mhz": 1600, "gpu_load_pct": 52, "gpu_freq_mhz": 998,
+     "avp_load_pct": 82, "avp_freq_mhz": 13, "vde_freq_mhz": 0, "edp_limit_mhz": 1912},
 ]
 
 
 def test_every_sample_has_an_expectation():
-    assert len(EXPECTED) == len(LINES) == 12
+    assert len(EXPECTED) == len(LINES) == 15
 
 
 @pytest.mark.parametrize("index", range(len(EXPECTED)), ids=[r["device"][:30] for r in RECORDS])
@@ -186,17 +202,11 @@ def test_lines_parse_identically_with_our_arrival_stamp():
         assert row == expected
 
 
-def test_old_lower_case_cpu_list_with_shared_frequency():
-    # L4T R24 (TX1) form, from the format documented in rails.md section 3: `cpu [..]@MHz`,
-    # EMC/GR3D without _FREQ, AVP load@freq, VDE frequency; no rails (non-root).
-    line = "RAM 1744/3995MB (lfb 87x4MB) cpu [48%,36%,off,31%]@1734 EMC 17%@1600 AVP 70%@12 VDE 120 GR3D 0%@76 EDP limit 1734"
-    row = parse_line(line)
-    assert row == {
-        "timestamp": None, "ram_used_mb": 1744, "ram_total_mb": 3995, "ram_lfb_blocks": 87,
-        "ram_lfb_block_mb": 4, **cores((48, 1734), (36, 1734), "off", (31, 1734)),
-        "emc_load_pct": 17, "emc_freq_mhz": 1600, "gpu_load_pct": 0, "gpu_freq_mhz": 76,
-        "avp_load_pct": 70, "avp_freq_mhz": 12, "vde_freq_mhz": 120,
-    }
+def test_old_lower_case_cpu_list_with_shared_frequency_and_an_offline_core():
+    # The recorded R23/R24 line (14) with its third core taken offline, as hotplug prints it:
+    # the shared frequency is not given to the offline core.
+    line = LINES[14].replace("11%,12%]", "off,12%]")
+    assert parse_line(line) == {**EXPECTED[14], **cores((14, 1912), (43, 1912), "off", (12, 1912))}
 
 
 @pytest.mark.parametrize(
@@ -232,6 +242,9 @@ def test_parse_log_keeps_order_counts_skips_and_ignores_markers(tmp_path):
     df, skipped = parse_log(log, profile="tx2")
     assert skipped == 2
     assert list(df["timestamp"]) == ["2026-11-26T13:40:01.000+00:00", "2026-11-26T13:40:03.000+00:00"]
+    with open(log, encoding="utf-8") as lines:
+        rows, line_skipped = read_lines(lines)
+    assert line_skipped == 2 and [row["timestamp"] for row in rows] == list(df["timestamp"])
     assert list(df["power_vdd_in_mw"]) == [3140, 1840]
     assert list(df["power_total_mw"]) == [3140, 1840]
     # Contract order: timestamp first, then memory, cores, ..., power; total last.
@@ -243,12 +256,31 @@ def test_a_line_cut_between_two_fields_is_told_by_its_run(tmp_path):
     cut = LINES[2][: LINES[2].index(" VDD_SYS_GPU")]
     assert parse_line(cut) is not None
     stamped = [f"2026-11-26T13:40:0{i}.000+00:00 {line}" for i, line in enumerate([LINES[1], cut, LINES[2], LINES[1]])]
-    df, skipped = parse_log(stamped + ["# restart 2026-11-26T13:41:00.000+00:00", LINES[7], LINES[7]])
+    log = stamped + ["# restart 2026-11-26T13:41:00.000+00:00", LINES[7], LINES[7]]
+    df, skipped = parse_log(log)
     assert skipped == 1
     assert list(df["timestamp"])[:3] == [
         "2026-11-26T13:40:00.000+00:00", "2026-11-26T13:40:02.000+00:00", "2026-11-26T13:40:03.000+00:00"
     ]
     assert len(df) == 5  # the run after the restart (no rails, Orin NX) is judged on its own
+    rows, line_skipped = read_lines(log)  # the single-line reader judges it alike
+    assert line_skipped == 1 and [row["timestamp"] for row in rows] == list(df["timestamp"])
+
+
+@pytest.mark.parametrize(
+    "index, whole, cut",
+    [
+        (3, "EMC_FREQ 2%@1866", "EMC_FREQ 2%@186"),  # a frequency missing its last digit
+        (10, "VIN_SYS_5V0 5500mW/5500mW/5500mW", "VIN_SYS_5V0 5500mW/5500mW"),  # a rail without its max
+        (13, "GR3D_PCI 0%@2607", "GR3D_PCI 0%"),  # a load without its frequency
+        (14, "GR3D 52%@998 EDP limit 1912", "GR3D 52%@998"),  # the last field, whole, missing
+    ],
+)
+def test_a_line_cut_inside_a_field_that_looks_whole_alone_is_told_by_its_neighbours(index, whole, cut):
+    line = LINES[index][: LINES[index].index(whole) + len(cut)]
+    assert parse_line(line) is not None  # alone it cannot be told from a whole line
+    log = [LINES[index]] * 3 + [line] + [LINES[index]] * 2
+    assert parse_log(log)[1] == read_lines(log)[1] == 1
 
 
 def test_parse_log_of_mixed_boards_fills_absent_fields_with_empty():
@@ -439,3 +471,125 @@ def test_fast_path_and_general_parser_agree_on_lines_in_small_blocks(monkeypatch
     pd.testing.assert_frame_equal(fast, general, check_exact=True)
     assert skipped == general_skipped == 3
     assert sum(fast_rows) > 0.9 * len(fast)
+
+
+# --- lines cut off: both readers skip the same lines, and count them --------------------------
+
+# TX2 (R32), AGX Xavier, Orin Nano (the board's own stamp), Thor, AGX Orin (JP7.2: three-value
+# rails), TX2 L4T R27/R28.1 without and with root, TX1 R23/R24.
+CUT_BOARDS = [1, 5, 6, 9, 10, 12, 13, 14]
+WHOLE_PER_CUT = 5
+
+
+def same_shape(line, rng):
+    """Return line with every value's digits redrawn, each number as long as before."""
+    def redraw(m):
+        return re.sub(r"\d", lambda _: str(rng.randrange(10)), m.group())
+
+    stamp, body = (line[:20], line[20:]) if line[:1].isdigit() else ("", line)  # keep the board's date
+    return stamp + VALUE_RE.sub(redraw, body)
+
+
+def cut_log(rng):
+    """Return (lines, stamps of the whole lines, stamps of the cut lines no reader can tell, cut lines).
+
+    The experiment of a log with cut lines, at every position rather than at random ones: per
+    board a run of lines (values redrawn, lengths kept), every sixth one cut off, the n-th cut
+    after its n-th character, so that the cuts fall at every position of the line in turn:
+    inside our stamp, a name, a number, a unit, after `@` or `/`, inside the CPU list, between
+    two fields. Only a cut inside the digits the line ends with leaves a line no reader can
+    tell from a whole one (`VDD_SYS_DDR 557/60` for `557/601`).
+    """
+    lines, whole, undetectable, cut_lines = [], set(), set(), []
+    count = 0
+    bodies = {index: [same_shape(LINES[index], rng) for _ in range(40)] for index in CUT_BOARDS}
+
+    def stamped(index):
+        """Return (stamp, line): a line of this board, values redrawn, our stamp unique to it."""
+        nonlocal count
+        count += 1
+        stamp = f"2026-11-26T{count // 3600 % 24:02d}:{count // 60 % 60:02d}:{count % 60:02d}.000+00:00"
+        return stamp, f"{stamp} {rng.choice(bodies[index])}"
+
+    # First a few whole lines of each board: their layouts are learnt before the cut lines',
+    # every one a layout of its own, reach MAX_LAYOUTS.
+    for index in CUT_BOARDS:
+        lines.append("# restart 2026-11-26T22:00:00.000+00:00")
+        for _ in range(MIN_RUN_LINES):
+            stamp, line = stamped(index)
+            lines.append(line)
+            whole.add(stamp)
+    for minute, index in enumerate(CUT_BOARDS):
+        lines.append(f"# restart 2026-11-26T23:{minute:02d}:00.000+00:00")  # one board per run
+        length = len(stamped(index)[1])
+        for position in range(1, length):
+            for _ in range(WHOLE_PER_CUT):
+                stamp, line = stamped(index)
+                lines.append(line)
+                whole.add(stamp)
+            stamp, line = stamped(index)
+            last_digits = list(re.finditer(r"\d+", line))[-1]
+            if last_digits.end() == len(line) and last_digits.start() < position:
+                undetectable.add(stamp)
+            lines.append(line[:position])
+            cut_lines.append(line[:position])
+    return lines, whole, undetectable, cut_lines
+
+
+def test_both_readers_skip_the_same_cut_lines_and_count_them(monkeypatch):
+    lines, whole, undetectable, cut_lines = cut_log(random.Random(11))
+    fast_rows = count_fast_rows(monkeypatch)
+    fast, fast_skipped = parse_log(lines)
+    rows, line_skipped = read_lines(lines)
+    # Every cut line skipped and counted, by both, but those cut inside the digits they end with.
+    assert fast_skipped == line_skipped == len(cut_lines) - len(undetectable)
+    assert set(fast["timestamp"]) == whole | undetectable and len(fast) == len(whole) + len(undetectable)
+    pd.testing.assert_frame_equal(fast.drop(columns="power_total_mw"), frame_of(rows), check_exact=True)
+    # The fast path read the whole lines, not the general parser (but Thor's and JetPack 7's:
+    # a frequency that is the highest of a per-GPC array, `@[1300,1300]`, is left to it).
+    readable = [line for line in lines if line[:1].isdigit() and not re.search(r"@\[\d+,", line)]
+    assert sum(fast_rows) > 0.9 * (len(readable) - len(cut_lines))
+    # Alone, many more look whole (cut between two fields, or inside the digits ending a field
+    # such as `EMC_FREQ 42%@186`): only their neighbours tell them.
+    assert sum(parse_line(line) is not None for line in cut_lines) > 3 * len(undetectable)
+    assert 0 < len(undetectable) < 0.05 * len(cut_lines)
+
+
+def frame_of(rows):
+    return tegrastats_log.numeric_columns(pd.DataFrame.from_records(rows))
+
+
+CPU_LIST_END = LINES[1][: LINES[1].index("]") + 1]  # a real line up to the end of its CPU list
+
+
+@pytest.mark.parametrize(
+    "end, ending",
+    [
+        ("", ("cpu", "CPU", False)),  # L4T R27/R28.1 without root
+        (" VDD_IN 3140/3208", ("rail", "VDD_IN", 1)),
+        (" VIN_SYS_5V0 5500mW/5500mW/5500mW", ("rail", "VIN_SYS_5V0", 2)),
+        (" thermal@41.9C", ("temp", "thermal", 0)),
+        (" cpu@52.968C/52.968C", ("temp", "cpu", 1)),
+        (" GR3D_FREQ 0%@[621]", ("clock", "GR3D_FREQ", True)),
+        (" GR3D_FREQ 0%", ("clock", "GR3D_FREQ", False)),
+        (" NVDEC off", ("clock", "NVDEC", False)),
+        (" APE 150", ("clock", "APE", False)),
+        (" MTS fg 0% bg 0%", ("mts", "MTS", 2)),
+        (" EDP limit 1734", ("edp", "EDP", 1)),
+        # ends inside a field: not whole, whatever its neighbours
+        (" VDD_IN 3140/", None), (" VDD_IN", None), (" VIN_SYS_5V0 5500mW/55", None),
+        (" thermal@41", None), (" cpu@52.968C/", None), (" GR3D_FREQ 0%@", None),
+        (" GR3D_FREQ 0%@[62", None), (" NVDEC of", None), (" MTS fg 0% bg", None),
+        (" MTS fg 0% bg 0", None), (" EDP limit", None),
+    ],
+)
+def test_the_last_field_of_a_line_alone(end, ending):
+    assert line_ending(CPU_LIST_END + end) == ending
+    assert (parse_line(CPU_LIST_END + end) is None) is (ending is None)
+
+
+def test_the_last_field_of_every_recorded_line_is_whole():
+    # Each recorded line ends in a field the judgement knows: none is taken for cut off.
+    endings = [line_ending(line[20:] if line[:1].isdigit() else line) for line in LINES]
+    assert None not in endings
+    assert {kind for kind, _, _ in endings} == {"rail", "temp", "cpu", "clock", "edp"}

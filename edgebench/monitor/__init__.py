@@ -28,7 +28,7 @@ def trailing_wait_s(profile: dict, interval_s: float) -> float:
     """Return how long the monitor must go on after the last epoch for its trace to cover that epoch's end.
 
     The host sampler takes a last sample when it is stopped. tegrastats prints on its own clock,
-    so it runs one interval more, and a quarter for the line to come through the pipe: without
+    so it runs one interval more, and a quarter for the line to come through the terminal: without
     a sample after the end, the last stretch of training would count as not covered.
     """
     return 1.25 * float(interval_s) if monitor_kind(profile) == "tegrastats" else 0.0

@@ -9,6 +9,7 @@ reads the wrong number when that happens. parse_line() is that parser.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 # --- one regular expression per field family -------------------------------------------
 # Patterns start with a literal where they can (no leading \b): the regex engine then jumps
@@ -24,13 +25,16 @@ RAM_RE = re.compile(r"RAM (\d+)/(\d+)([kMG])B(?: ?\(lfb (\d+)x(\d+)([kMG])B\))?"
 SWAP_RE = re.compile(r"SWAP (\d+)/(\d+)([kMG])B ?\(cached (\d+)([kMG])B\)")
 IRAM_RE = re.compile(r"IRAM (\d+)/(\d+)kB ?\(lfb (\d+)kB\)")
 CPU_RE = re.compile(r"CPU \[([^\]]*)\]")
-# Before L4T 28 the list was lower-case and all cores shared one frequency after it.
-OLD_CPU_RE = re.compile(r"cpu \[([^\]]*)\]@(\d+)")
+# Before L4T R28.2 the list was lower-case: up to R24 all cores shared one frequency after it
+# (`cpu [48%,off]@1734`), in R27/R28.1 each core had its own (`cpu [0%@1996,0%@2035]`).
+OLD_CPU_RE = re.compile(r"cpu \[([^\]]*)\](?:@(\d+))?")
 CORE_RE = re.compile(r"(off)|(\d+)%(?:@(\d+))?")
 EMC_RE = re.compile(r"EMC(?:_FREQ)? (?:(\d+)%)?(?:@(\d+))?")
-# GR3D (the GPU) and GR3D2 (Orin's second GPC group on some builds). The frequency is one
-# number, or since JetPack 6 an array with one clock per GPC: `@[621]`, `@[0,0,0]`.
-GPU_RE = re.compile(r"GR3D(2?)(?:_FREQ)? (?:(\d+)%)?(?:@(?:(\d+)|\[([\d,]*)\]))?(?=\s|$)")
+# GR3D (the GPU), GR3D2 (Orin's second GPC group on some builds) and GR3D_PCI (a discrete GPU
+# on PCIe, printed by L4T R27/R28.1 beside the integrated one). The frequency is one number,
+# or since JetPack 6 an array with one clock per GPC: `@[621]`, `@[0,0,0]`.
+GPU_RE = re.compile(r"GR3D(2|_PCI)?(?:_FREQ)? (?:(\d+)%)?(?:@(?:(\d+)|\[([\d,]*)\]))?(?=\s|$)")
+GPU_PREFIXES = {None: "gpu", "2": "gpu2", "_PCI": "gpu_pci"}
 # Accelerator engines: `NVENC 716`, `NVDEC off`, `NVENC0_FREQ @0`, `VIC_FREQ 729`,
 # `AVP 70%@12`, `PVA0_FREQ off`. A value of `off` means clock-gated: empty frequency.
 ENGINE_RE = re.compile(
@@ -38,6 +42,8 @@ ENGINE_RE = re.compile(
     r"(?:(off)|(?:(\d+)%)?@?(?:(\d+)|\[([\d,]*)\]))(?=\s|$)"
 )
 MTS_RE = re.compile(r"MTS fg (\d+)% bg (\d+)%")
+# Up to L4T R24: the CPU frequency cap the EDP (electrical design point) allowed, in MHz.
+EDP_RE = re.compile(r"EDP limit (\d+)")
 # `name@tC`, and since JetPack 7.2 `name@curC/maxC`; the name is the text before the `@`.
 # -256 C means the sensor is powered off.
 TEMP_RE = re.compile(r"@(-?\d+(?:\.\d+)?)C(?:/(-?\d+(?:\.\d+)?)C)?(?=\s|$)")
@@ -52,15 +58,23 @@ SENSOR_OFF_C = -256.0
 # Rails wired to nothing on the second INA3221 of AGX Orin; they carry no information.
 UNCONNECTED_RAILS = frozenset({"NC"})
 TO_MB = {"k": 1 / 1024, "M": 1, "G": 1024}
-# The last token of a whole line is one of these complete values: a rail's `cur/avg[/max]`,
-# a temperature `name@tC[/tC]`, a load `n%[@f]`, a clock `@f` or `@[f,...]`, a bare number,
-# `off`, or the end of the CPU list. A line cut inside a name, after `@` or `/`, or inside a
-# temperature fails this; one cut inside the last rail's digits cannot be told from a whole one.
-FINAL_TOKEN_RE = re.compile(
-    r"\d+(?:\.\d+)?(mW)?/\d+(?:\.\d+)?(?(1)mW)(?:/\d+(?:\.\d+)?(?(1)mW))?"
-    r"|[A-Za-z]\w*@-?\d+(?:\.\d+)?C(?:/-?\d+(?:\.\d+)?C)?"
-    r"|(?:\d+%)?(?:@(?:\d+|\[[\d,]*\]))?|\d+|off|.*\]"
-)
+# --- the last field of a whole line ------------------------------------------------------
+# tegrastats ends a line with one of these fields, each with its whole value: a rail
+# `NAME cur/avg[/max]` (mW, with or without the unit), a temperature `name@tC[/tC]`, a clock
+# or load `NAME off|n%|n%@f|@f|f` (EMC, GR3D, the engines; `f` may be `[f,...]`), `MTS fg n%
+# bg n%`, `EDP limit f`, or the CPU list (a line without root on L4T R27/R28.1). A line cut
+# inside a name, after `@` or `/`, or inside a temperature fails these. One cut between two
+# fields, or inside the digits of a number that ends a field, still ends in a whole field:
+# only its neighbours tell (usual_ending below). One cut inside the digits the whole line ends
+# with (`VDD_SYS_DDR 557/60` of `557/601`) cannot be told by anything.
+NAME_TOKEN_RE = re.compile(r"[A-Z][A-Z0-9_]*")
+RAIL_VALUE_RE = re.compile(r"\d+(?:\.\d+)?(mW)?/\d+(?:\.\d+)?(?(1)mW)(?:/\d+(?:\.\d+)?(?(1)mW))?")
+TEMP_FIELD_RE = re.compile(r"([A-Za-z]\w*)@-?\d+(?:\.\d+)?C(?:/-?\d+(?:\.\d+)?C)?")
+CLOCK_VALUE_RE = re.compile(r"off|(?:\d+%)?@(?:\d+|\[[\d,]*\])|\d+%?")
+CPU_LIST_RE = re.compile(r"\[[^\]]*\](?:@\d+)?")
+PERCENT_RE = re.compile(r"\d+%")
+# A run of lines shorter than this has no usual ending: its lines are judged alone.
+MIN_RUN_LINES = 3
 MAX_CORES = 512
 CPU_COLUMNS = [(f"cpu{i}_load_pct", f"cpu{i}_freq_mhz") for i in range(MAX_CORES)]
 
@@ -112,16 +126,64 @@ def _starts_word(line: str, pos: int) -> bool:
 
 
 def looks_complete(line: str) -> bool:
-    """Return whether a raw line has the shape of one whole tegrastats sample."""
+    """Return whether a raw line, alone, has the shape of one whole tegrastats sample."""
+    return line_ending(line) is not None
+
+
+def line_ending(line: str) -> tuple | None:
+    """Return (kind, name, values) of the last field of a line that looks whole alone, else None."""
     # Every tegrastats format starts with RAM; a second RAM means two lines glued together,
-    # unbalanced brackets or an odd last token mean the line was cut off.
-    return (
+    # unbalanced brackets or a last field that is not whole mean the line was cut off.
+    if not (
         line.startswith("RAM ")
         and line.count("RAM ") - line.count("IRAM ") == 1
         and line.count("[") == line.count("]")
         and line.count("(") == line.count(")")
-        and FINAL_TOKEN_RE.fullmatch(line, line.rfind(" ") + 1) is not None
-    )
+    ):
+        return None
+    return _last_field(line.rsplit(None, 5))  # MTS fg n% bg n%: the longest field, 5 tokens
+
+
+def _last_field(tokens: list[str]) -> tuple | None:
+    """Return (kind, name, values) of the whole field a line's last tokens end with, else None.
+
+    values tells a field cut short from a whole one of the same name where both look whole:
+    a rail's count of values (`cur/avg` of `cur/avg/max`), a temperature's (`cur` of `cur/max`),
+    whether a clock's or the CPU list's frequency is there (`0%` of `0%@76`).
+    """
+    last = tokens[-1]
+    m = TEMP_FIELD_RE.fullmatch(last)
+    if m:
+        return "temp", m.group(1), last.count("/")
+    if len(tokens) < 2:
+        return None
+    name = tokens[-2]
+    if RAIL_VALUE_RE.fullmatch(last):
+        return ("rail", name, last.count("/")) if NAME_TOKEN_RE.fullmatch(name) else None
+    if name in ("CPU", "cpu"):
+        return ("cpu", "CPU", last[-1] != "]") if CPU_LIST_RE.fullmatch(last) else None
+    if not CLOCK_VALUE_RE.fullmatch(last):
+        return None
+    if NAME_TOKEN_RE.fullmatch(name):
+        return "clock", name, "@" in last
+    if tokens[-3:-1] == ["EDP", "limit"]:
+        return "edp", "EDP", 1
+    mts = tokens[-5:-1] == ["MTS", "fg", tokens[-3], "bg"]
+    if mts and PERCENT_RE.fullmatch(tokens[-3]) and last[-1] == "%":
+        return "mts", "MTS", 2
+    return None
+
+
+def usual_ending(counts: dict, lines: int):
+    """Return the ending more than half of a run's lines have, or None (no usual ending)."""
+    # One tegrastats process prints the same fields on every line, in the same order. A line
+    # cut between two fields, or inside the digits that end one (`EMC_FREQ 42%@186`), looks
+    # whole alone but lacks the fields its neighbours all have: it ends in another field than
+    # most lines of its run, and is cut. Both readers (read_lines, parse_log) judge by this.
+    if lines < MIN_RUN_LINES or not counts:
+        return None
+    ending, count = max(counts.items(), key=lambda item: item[1])
+    return ending if count * 2 > lines else None
 
 
 def stamp_matches(line: str):
@@ -149,18 +211,59 @@ def split_stamps(line: str) -> tuple[str | None, str | None, str]:
 
 
 def parse_line(line: str) -> dict | None:
-    """Return one tegrastats line as a dict of hw.csv columns, or None if it is not one."""
+    """Return one tegrastats line as a dict of hw.csv columns, or None if it is not one.
+
+    The line is judged alone; a line cut between two fields needs its neighbours to be told
+    (read_lines and parse_log judge that too).
+    """
     stamp, board_time, body = split_stamps(line.strip())
     return parse_body(body, stamp, board_time)
 
 
 def parse_body(line: str, stamp: str | None, board_time: str | None) -> dict | None:
     """Return the hw.csv columns of a line without its stamps, or None if it is not one."""
+    read = read_body(line, stamp, board_time)
+    return read[0] if read else None
+
+
+def read_lines(lines) -> tuple[list[dict], int]:
+    """Return (rows, count of skipped lines) of a log's lines, read one at a time by parse_line's parser.
+
+    The single-line reader: each line is judged alone as parse_line judges it, then beside
+    its run's lines as parse_log judges it (usual_ending), so that both readers keep and skip
+    the same lines. Our `#` markers are neither rows nor skips; `# restart` begins a new run.
+    """
+    rows, endings, runs, skipped = [], [], [0], 0
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if line[0] == "#":
+            if line.startswith("# restart") and runs[-1] != len(rows):
+                runs.append(len(rows))
+            continue
+        stamp, board_time, body = split_stamps(line)
+        read = read_body(body, stamp, board_time)
+        if read is None:
+            skipped += 1
+        else:
+            rows.append(read[0])
+            endings.append(read[1])
+    kept = []
+    for begin, end in zip(runs, runs[1:] + [len(rows)]):
+        usual = usual_ending(Counter(endings[begin:end]), end - begin)
+        kept += [row for row, ending in zip(rows[begin:end], endings[begin:end]) if usual in (None, ending)]
+    return kept, skipped + len(rows) - len(kept)
+
+
+def read_body(line: str, stamp: str | None, board_time: str | None) -> tuple[dict, tuple] | None:
+    """Return (hw.csv columns, line_ending) of a line without its stamps, or None if not a sample."""
+    ending = line_ending(line)
+    if ending is None:
+        return None
     row: dict = {"timestamp": stamp}
     if board_time is not None:
         row["board_timestamp"] = board_time
-    if not looks_complete(line):
-        return None
 
     m = RAM_RE.match(line)
     if m is None:
@@ -190,7 +293,8 @@ def parse_body(line: str, stamp: str | None, board_time: str | None) -> dict | N
         m = OLD_CPU_RE.search(line)
         if m is None:
             return None
-        shared_freq = int(m.group(2))
+        if m.group(2) is not None:
+            shared_freq = int(m.group(2))
     cores = CORE_RE.findall(m.group(1))
     if len(cores) != m.group(1).count(",") + 1:
         return None  # an entry that is neither `off` nor a load: not a CPU list we know
@@ -209,8 +313,8 @@ def parse_body(line: str, stamp: str | None, board_time: str | None) -> dict | N
         if freq is not None:
             row["emc_freq_mhz"] = int(freq)
     for m in GPU_RE.finditer(line):
-        second, load, freq, array = m.groups()
-        prefix = "gpu2" if second else "gpu"
+        which, load, freq, array = m.groups()
+        prefix = GPU_PREFIXES[which]
         row[prefix + "_load_pct"] = int(load) if load is not None else None
         if freq is not None:
             row[prefix + "_freq_mhz"] = int(freq)
@@ -233,6 +337,9 @@ def parse_body(line: str, stamp: str | None, board_time: str | None) -> dict | N
     if m:
         row["mts_fg_pct"] = int(m.group(1))
         row["mts_bg_pct"] = int(m.group(2))
+    m = EDP_RE.search(line)
+    if m:
+        row["edp_limit_mhz"] = int(m.group(1))
 
     for m in TEMP_RE.finditer(line):
         at = m.start()
@@ -252,6 +359,6 @@ def parse_body(line: str, stamp: str | None, board_time: str | None) -> dict | N
         row[avg_col] = _number(avg)
         if peak:
             row[max_col] = _number(peak)
-    return row
+    return row, ending
 
 

@@ -9,7 +9,14 @@ import sys
 from itertools import islice, repeat
 from pathlib import Path
 
-from edgebench.monitor.tegrastats.fields import SENSOR_OFF_C, parse_body, stamp_matches, split_stamps
+from edgebench.monitor.tegrastats.fields import (
+    SENSOR_OFF_C,
+    parse_body,
+    read_body,
+    split_stamps,
+    stamp_matches,
+    usual_ending,
+)
 
 # --- whole logs -------------------------------------------------------------------------
 # A log holds hundreds of thousands of lines from one tegrastats process, laid out
@@ -22,7 +29,9 @@ from edgebench.monitor.tegrastats.fields import SENSOR_OFF_C, parse_body, stamp_
 # turned into numbers, column by column for the whole block; only the other lines (markers,
 # garbage, the first line of a new form, odd numbers) go through the general parser, one by
 # one. Results are the same either way (the tests compare both on every recorded line and
-# on synthetic logs, with every learnt layout and with none).
+# on synthetic logs, with every learnt layout and with none), and so is the judgement of
+# lines cut off: each line is judged alone as parse_line judges it, then beside its run's
+# lines as read_lines judges it (fields.usual_ending), and a line cut off is counted skipped.
 
 NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 PROBE, PROBE_DECIMAL = "987654", "98765.25"
@@ -53,11 +62,13 @@ class _Slot:
 class _Layout:
     """A line layout: what each number of the line (NUMBER_RE's) is, and its fixed columns."""
 
-    def __init__(self, numbers, constants, keys):
+    def __init__(self, numbers, constants, keys, ending):
         self.numbers = numbers  # per number: its text where it is part of a name, else a _Slot
         self.constants = constants  # column -> value fixed by the layout (e.g. an `off` core)
         self.keys = keys  # the columns in parse_line's order, stamps excluded
-        self.last_key = keys[-1]
+        # The field its lines end with (line_ending): the same for every line of the layout,
+        # as its names and the characters between its numbers are.
+        self.ending = ending
 
     def accepts(self, texts: list[str]) -> bool:
         """Return whether a line of this shape with these numbers is of this layout."""
@@ -69,7 +80,7 @@ class _Layout:
 
 def _learn_layout(body: str) -> _Layout | None:
     """Return the layout of a line without stamps, or None where a number is not read as is."""
-    base = parse_body(body, None, None)
+    base, ending = read_body(body, None, None)
     keys = [key for key in base if key not in STAMP_COLUMNS]
     numbers, taken = [], set()
     for m in NUMBER_RE.finditer(body):
@@ -95,7 +106,7 @@ def _learn_layout(body: str) -> _Layout | None:
             columns.append((key, ("celsius" if key.startswith("temp_") else "float") if is_float else "int"))
         numbers.append(_Slot(tuple(columns)))
     constants = {key: base[key] for key in keys if key not in taken}
-    return _Layout(numbers, constants, keys)
+    return _Layout(numbers, constants, keys, ending)
 
 
 class _Scratch:
@@ -342,23 +353,19 @@ def _stamp_texts(buf, line_starts, pieces):
     return np.array(chars.tobytes().decode("ascii").split("\n")[:-1], dtype=object)
 
 
-def _cut_positions(last_keys, runs: list[int]):
-    """Return the row positions whose line was cut off at a field boundary, run by run."""
+def _cut_positions(endings, runs: list[int]):
+    """Return the row positions whose line lacks fields its run's lines have, run by run."""
     import numpy as np
 
-    # One tegrastats process prints the same fields on every line, rails last. A line cut
-    # exactly between two fields still looks whole, but ends in an earlier field than the
-    # others: its last column (here a code per column name) differs from the one most lines
-    # of its run end with.
+    # endings holds a code per row for the field its line ends with; the judgement itself is
+    # usual_ending's, the one read_lines makes too.
     cut = []
-    bounds = runs + [len(last_keys)]
+    bounds = runs + [len(endings)]
     for begin, end in zip(bounds, bounds[1:]):
-        if end - begin < 3:
-            continue
-        counts = np.bincount(last_keys[begin:end])
-        usual = counts.argmax()
-        if counts[usual] * 2 > end - begin:
-            cut.append(begin + np.flatnonzero(last_keys[begin:end] != usual))
+        counts = np.bincount(endings[begin:end])
+        usual = usual_ending({int(code): int(counts[code]) for code in np.flatnonzero(counts)}, end - begin)
+        if usual is not None:
+            cut.append(begin + np.flatnonzero(endings[begin:end] != usual))
     return np.concatenate(cut) if cut else np.array([], dtype=np.intp)
 
 
@@ -424,8 +431,8 @@ class _LogReader:
         self.pieces: list[tuple] = []  # (row positions, columns) read by a form from a block
         self.general: list[dict] = []  # rows read by the general parser
         self.general_positions: list[int] = []
-        self.key_codes: dict[str, int] = {}  # a code per last column, for _cut_positions
-        self.last_keys = []  # per block, an array of each row's last column code
+        self.ending_codes: dict[tuple, int] = {}  # a code per line ending, for _cut_positions
+        self.endings = []  # per block, an array of each row's ending code
         self.runs = [0]  # positions where a tegrastats process (re)started
         self.rows = 0
         self.skipped = 0
@@ -499,27 +506,27 @@ class _LogReader:
                     restarts.append(i)
                 continue
             stamp, board_time, body = split_stamps(stripped)
-            row = parse_body(body, stamp, board_time)
-            if row is None:
+            read = read_body(body, stamp, board_time)
+            if read is None:
                 self.skipped += 1
             else:
                 is_row[i] = True
-                general.append((i, row))
+                general.append((i, *read))
         # A row's position in the log; elsewhere, the last row's before the line.
         positions = self.rows + np.cumsum(is_row) - 1
         for i in restarts:
             if self.runs[-1] != positions[i] + 1:
                 self.runs.append(int(positions[i]) + 1)
-        last_keys = np.empty(int(positions[-1]) + 1 - self.rows, dtype=np.intp)
-        codes = self.key_codes
+        endings = np.empty(int(positions[-1]) + 1 - self.rows, dtype=np.intp)
+        codes = self.ending_codes
         for form, lines in groups:
-            last_keys[positions[lines] - self.rows] = codes.setdefault(form.layout.last_key, len(codes))
-        for i, row in general:
-            last_keys[positions[i] - self.rows] = codes.setdefault(next(reversed(row)), len(codes))
+            endings[positions[lines] - self.rows] = codes.setdefault(form.layout.ending, len(codes))
+        for i, row, ending in general:
+            endings[positions[i] - self.rows] = codes.setdefault(ending, len(codes))
             self.general_positions.append(int(positions[i]))
             self.general.append(row)
-        self.last_keys.append(last_keys)
-        self.rows += len(last_keys)
+        self.endings.append(endings)
+        self.rows += len(endings)
         return positions
 
     def _learn_form(self, line: str) -> _Form | None:
@@ -548,57 +555,62 @@ class _LogReader:
         import numpy as np
         import pandas as pd
 
-        pieces = self.pieces
+        cut = _cut_positions(np.concatenate(self.endings), self.runs)
+        self.skipped += len(cut)
+        kept = np.ones(self.rows, bool)
+        kept[cut] = False
+        # A row cut off leaves no trace, as in read_lines: no column of its own, no say in a
+        # column's type (a missing frequency would make a column float).
+        pieces = [(positions, data, kept[positions]) for positions, data in self.pieces]
+        pieces = [piece for piece in pieces if piece[2].any()]
+        general = [(at, row) for at, row in zip(self.general_positions, self.general) if kept[at]]
+        self.pieces.clear()
+        self.general.clear()
         # Columns in the order they first appear in the log, as a row-by-row build has them.
-        first_rows = [(positions[0], data) for positions, data in pieces]
-        first_rows += zip(self.general_positions, self.general)
+        first_rows = [(positions[keep][0], data) for positions, data, keep in pieces] + general
         first_rows.sort(key=lambda pair: pair[0])
         order = list(dict.fromkeys(key for _, keys in first_rows for key in keys))
         del first_rows
-        if self.general:
+        if general:
             # The general parser's rows as one more piece, each column of one numeric type
             # (parse_line gives None for an empty value).
-            general = numeric_columns(pd.DataFrame.from_records(self.general))
-            self.general.clear()
-            columns = {key: general[key].to_numpy() for key in general}
-            pieces.append((np.array(self.general_positions), columns))
-            del general, columns
-        cut = _cut_positions(np.concatenate(self.last_keys), self.runs)
-        self.skipped += len(cut)
-        return _assemble(pieces, self.rows, cut, order)
+            frame = numeric_columns(pd.DataFrame.from_records([row for _, row in general]))
+            columns = {key: frame[key].to_numpy() for key in frame}
+            positions = np.array([at for at, _ in general])
+            pieces.append((positions, columns, np.ones(len(general), bool)))
+            del frame, columns
+        return _assemble(pieces, kept, order)
 
 
-def _assemble(pieces: list[tuple], rows: int, cut, order: list[str]):
-    """Return the DataFrame of the pieces' rows, rows in order but the cut ones, columns in order."""
+def _assemble(pieces: list[tuple], kept, order: list[str]):
+    """Return the DataFrame of the pieces' kept rows, rows and columns in order."""
     import numpy as np
     import pandas as pd
 
     # Each column is built once, in place, with the type pd.concat would give it, rather than
     # by concatenating, sorting and dropping DataFrames (a copy of the whole log each).
-    kept = np.ones(rows, bool)
-    kept[cut] = False
     new_position = np.cumsum(kept) - 1
     count = int(new_position[-1]) + 1
     columns = {key: [] for key in order}
-    for positions, data in pieces:
-        keep = kept[positions]
+    for positions, data, keep in pieces:
         target = new_position[positions[keep]]
-        if len(target) and target[-1] - target[0] == len(target) - 1:
+        if target[-1] - target[0] == len(target) - 1:
             target = slice(target[0], target[-1] + 1)  # rows one after another: a plain copy
-        keep = None if keep.all() else keep
+        length = int(keep.sum())
+        keep = None if length == len(keep) else keep
         for key in data:
-            columns[key].append((len(positions), target, keep, data))
+            columns[key].append((length, target, keep, data))
     frame = {}
     for key, having in columns.items():
         arrays = [data.pop(key) for _, _, _, data in having]  # each piece's, let go when done
+        filled = sum(length for length, _, _, _ in having)  # rows that get a value
         if any(array.dtype == object for array in arrays):
             dtype = object
-        elif sum(length for length, _, _, _ in having) < rows:
+        elif filled < count:
             dtype = np.float64  # empty somewhere: NaN there
         else:
             dtype = np.result_type(*{array.dtype for array in arrays})
-        full = sum(length for length, _, _, _ in having) == rows  # every row gets a value
-        column = np.empty(count, dtype) if full else np.full(count, np.nan, dtype)
+        column = np.empty(count, dtype) if filled == count else np.full(count, np.nan, dtype)
         for (_, target, keep, _), array in zip(having, arrays):
             column[target] = array if keep is None else array[keep]
         frame[key] = column

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
+import fcntl
 import os
 import shutil
 import subprocess
+import termios
 import threading
+import tty
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,6 +20,45 @@ from pathlib import Path
 def utc_stamp() -> str:
     """Return the current wall-clock time as ISO-8601 UTC with milliseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def open_raw_pty() -> tuple[int, int]:
+    """Return (our end, the program's end) of a new pseudo-terminal that passes bytes unchanged."""
+    # Why a terminal: tegrastats writes through C stdio, which buffers a pipe in blocks of
+    # 4 KiB or more, so its lines would come out a dozen at a time and be stamped together,
+    # seconds late; on a terminal stdio flushes every line, so each is stamped as printed.
+    # `stdbuf -oL` would do the same for tegrastats only (it presets glibc's stdio, and only
+    # where the program is linked against glibc dynamically); a terminal works for any
+    # program that buffers by isatty(), the fake of the tests (Python) as well.
+    # Raw mode: no echo, no \n turned into \r\n, no line editing or signal characters.
+    ours, theirs = os.openpty()
+    tty.setraw(theirs)
+    return ours, theirs
+
+
+def take_terminal() -> None:
+    """Make the terminal on standard output this new session's controlling terminal."""
+    # Run in tegrastats' process between fork and exec, after setsid (start_new_session):
+    # when our end closes, also because this process died hard, the kernel hangs the session
+    # up and tegrastats ends (SIGHUP), as a pipe's reader going away would end it (SIGPIPE).
+    # Only a system call here: nothing that could wait for a lock another thread held.
+    fcntl.ioctl(1, termios.TIOCSCTTY, 0)
+
+
+def read_until_hangup(fd: int, chunk: int = 65536):
+    """Yield what a pseudo-terminal's program writes, as it comes, until the program is gone."""
+    while True:
+        try:
+            data = os.read(fd, chunk)
+        except OSError as error:
+            # Linux reads EIO, not b"", once the last holder of the other end closed it (after
+            # every byte written before was read).
+            if error.errno != errno.EIO:
+                raise
+            return
+        if not data:
+            return
+        yield data
 
 
 class TegrastatsRunner:
@@ -29,6 +73,7 @@ class TegrastatsRunner:
         self.process: subprocess.Popen | None = None
         self.lines_written = 0
         self._log = None
+        self._pty: int | None = None  # our end of tegrastats' standard output
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -54,17 +99,24 @@ class TegrastatsRunner:
         if resumed:
             self._write(f"# restart {utc_stamp()}\n")
         try:
-            # No orphan is left if this process dies hard: our end of the pipe closes with it,
-            # and tegrastats ends on its next write (SIGPIPE).
-            self.process = subprocess.Popen(
-                [binary, "--interval", str(self.interval_ms)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                bufsize=1,
-            )
-        except OSError:
+            self._pty, theirs = open_raw_pty()
+            try:
+                # No orphan is left if this process dies hard: our end of the terminal closes
+                # with it, and tegrastats, whose controlling terminal it is, is hung up.
+                self.process = subprocess.Popen(
+                    [binary, "--interval", str(self.interval_ms)],
+                    stdout=theirs,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    bufsize=1,
+                    start_new_session=True,
+                    preexec_fn=take_terminal,
+                )
+            finally:
+                os.close(theirs)  # tegrastats holds it now; ours would keep the hang-up away
+        except (OSError, subprocess.SubprocessError):  # the latter: take_terminal failed
+            self._close_pty()
             self._log.close()
             raise
         self._threads = [
@@ -82,14 +134,20 @@ class TegrastatsRunner:
             self._log.flush()
 
     def _pump_stdout(self) -> None:
-        for raw in self.process.stdout:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        pending = ""
+        for data in read_until_hangup(self._pty):
+            # Stamped as read: each line on its own when tegrastats prints it (a terminal).
             stamp = utc_stamp()
-            if raw.endswith("\n"):
-                self._write(f"{stamp} {raw}")
+            *lines, pending = (pending + decoder.decode(data)).split("\n")
+            for line in lines:
+                line = line.rstrip("\r")
+                self._write(f"{stamp} {line}\n")
                 self.lines_written += 1
-            elif raw.strip():
-                # Output cut off when the process ended: kept for the record, not parsed.
-                self._write(f"# partial {stamp} {raw}\n")
+        pending += decoder.decode(b"", final=True)
+        if pending.strip():
+            # Output cut off when the process ended: kept for the record, not parsed.
+            self._write(f"# partial {utc_stamp()} {pending}\n")
 
     def _pump_stderr(self) -> None:
         for raw in self.process.stderr:
@@ -109,13 +167,22 @@ class TegrastatsRunner:
                 self.process.wait()
         for thread in self._threads:
             thread.join(timeout=timeout_s)
-        self.process.stdout.close()
+        if not self._threads[0].is_alive():
+            # Closed only once its reader is done: a closed number could be reused for another
+            # file while the reader still reads it. (Alive: a child of tegrastats holds the
+            # terminal open; the daemon thread and the descriptor go with this process.)
+            self._close_pty()
         self.process.stderr.close()
         with self._lock:
             self._log.close()
         code = self.process.returncode
         self.process = None
         return code
+
+    def _close_pty(self) -> None:
+        if self._pty is not None:
+            os.close(self._pty)
+            self._pty = None
 
     def __enter__(self) -> "TegrastatsRunner":
         return self.start()
