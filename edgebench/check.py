@@ -27,7 +27,12 @@ def board_description() -> dict:
     from edgebench.monitor.rapl import RaplReader
 
     found = collect_provenance()
+    from edgebench.monitor.rails import find_channels
+
     sensors = {"tegrastats": shutil.which("tegrastats") or "not found"}
+    channels, rails = find_channels("/")
+    sensors["ina_rails"] = (f"{len(channels)} ({', '.join(rails['rails'])})" if channels
+                            else "; ".join(rails["notes"]) or "none")
     for name, reader in (("rapl", RaplReader()), ("nvml", NvmlReader())):
         sensors[name] = "available" if reader.available() else reader.unavailable_reason
     return {"device_model": found["device_model"], "machine": found["machine"], "kernel": found["kernel"],
@@ -86,6 +91,10 @@ def cli(argv) -> int:
     from edgebench.hwconfig.hotplug import record_path, recover_stale
 
     for line in recover_stale(record_path(args.directory / "results" / "state")):  # cores a killed run left off
+        print(line, file=sys.stderr)
+    from edgebench.hwconfig import power_mode  # and the power mode a killed run left set
+
+    for line in power_mode.recover_stale(power_mode.record_path(args.directory / "results" / "state")):
         print(line, file=sys.stderr)
     board, rows = board_description(), verdicts(config)
     if args.json:

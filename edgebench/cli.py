@@ -10,6 +10,8 @@ SUBCOMMANDS = {
     "check": ("edgebench.check", "cli", "what this board is and which configured runs it can do, and why not"),
     "status": ("edgebench.status", "cli", "what a target still needs, with the time left and a finish estimate"),
     "parse-tegrastats": ("edgebench.monitor.tegrastats", "cli", "parse a tegrastats log into hw.csv columns"),
+    "meter-check": ("edgebench.monitor.metercheck", "cli",
+                    "the wall meter against the module's power at idle and two loads: the carrier-board offset"),
     "rank": ("edgebench.analysis.ranking", "cli", "rank frameworks from one per-configuration table"),
     "compile": ("edgebench.analysis.compile", "cli", "compile rankings and energy across configuration tables"),
 }

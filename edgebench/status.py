@@ -212,6 +212,10 @@ def cli(argv) -> int:
 
     for line in recover_stale(record_path(args.directory / "results" / "state")):  # cores a killed run left off
         print(line, file=sys.stderr)
+    from edgebench.hwconfig import power_mode  # and the power mode a killed run left set
+
+    for line in power_mode.recover_stale(power_mode.record_path(args.directory / "results" / "state")):
+        print(line, file=sys.stderr)
     statuses = collect(config, args.directory, target_hwcfgs(config, args.targets))
     calibrate = (lambda s: calibrate_epoch_seconds(config, args.directory, s)) if args.calibrate else None
     estimate(statuses, calibrate)

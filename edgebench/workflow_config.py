@@ -33,7 +33,14 @@ def runnable_config(config: dict, name: str) -> HardwareConfig:
 
 def check(config: dict, *, host: bool = True) -> None:
     """Raise ConfigError (or HardwareConfigError) if the config cannot run; host=False skips host checks."""
+    from edgebench.monitor.wall import MeterError, meter_settings
+
     load_profile(config["device_profile"])
+    try:
+        # A wall meter's keys that cannot work together; whether it answers is checked by each run.
+        meter_settings(config["monitor"]["external"])
+    except MeterError as error:
+        raise ConfigError(str(error)) from None
     placed = set((config.get("slurm") or {}).get("hwconfigs") or {})
     unknown = sorted(placed - set(config["hwconfigs"]))
     if unknown:

@@ -26,6 +26,7 @@ rule peak:
     params:
         hwconfig=lambda wildcards: config["hwconfigs"][wildcards.hwcfg],
         device_profile=config["device_profile"],
+        lock_dir="results/state",  # the power-mode record, shared with the runs (rules/train.smk)
     threads: measured_run_threads
     resources:
         **MEASURED_RESOURCES,

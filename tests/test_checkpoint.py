@@ -5,7 +5,9 @@ import pytest
 
 from edgebench import atomic
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint, weights_digest
+from edgebench.train.spec import load_spec
 from edgebench.train.state import downtime_s, stalled_attempts
+from tests.conftest import run_document
 
 HPARAMS = {"learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 
@@ -37,6 +39,24 @@ def test_digest_sees_any_weight_change():
     changed = {**weights, "b": np.array([1, 1, 1.0001], np.float32)}
     assert weights_digest(weights) == weights_digest(dict(reversed(weights.items())))
     assert weights_digest(weights) != weights_digest(changed)
+
+
+def test_digest_leaves_out_what_only_torch_keeps():
+    # BatchNorm's step counter exists in torch's state_dict only; equal weights must give the
+    # same digest in both frameworks (tests/board/test_verification.py checks real models).
+    weights = {"bn.weight": np.ones(3, np.float32), "bn.running_var": np.ones(3, np.float32)}
+    assert weights_digest({**weights, "bn.num_batches_tracked": np.array(7)}) == weights_digest(weights)
+
+
+def test_verification_mode_is_another_experiment_for_a_checkpoint(tmp_path):
+    document = run_document("mxnet", "lenet", tmp_path / "prepared", tmp_path / "work")
+    normal = load_spec(document)
+    verifying = load_spec({**document, "training": {**document["training"], "verification": True}})
+    assert verifying.fingerprint() != normal.fingerprint()
+    # Off, the key is left out: checkpoints written before it existed still belong to their run.
+    assert load_spec({**document, "training": {**document["training"], "verification": False}}).fingerprint() \
+        == normal.fingerprint()
+    assert "verification" not in normal.fingerprint()["training"]
 
 
 def test_stalled_attempts_count_only_the_latest_without_progress():

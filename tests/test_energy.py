@@ -155,6 +155,14 @@ def test_a_hole_in_the_trace_is_not_covered_when_the_interval_is_known():
     assert bridged["energy_wh_integrated"] == pytest.approx((1 * 20 + 3 * 10 + 5 * 10) / 3600)
 
 
+def test_a_fast_samplers_short_stall_is_bridged_a_long_one_is_a_hole():
+    # 50 Hz (the direct rails), held back 0.2 s once (a loaded board) and stalled 1 s once: the
+    # first is a few missed ticks (MIN_HOLE_S), the second a stretch whose power is not known.
+    seconds = [round(k * 0.02, 2) for k in range(0, 501) if not (1.0 < k * 0.02 < 1.2 or 5.0 < k * 0.02 < 6.0)]
+    result = energy_summary(trace(seconds, [2000.0] * len(seconds)), at(0), at(10), interval_s=0.02)
+    assert result["covered_s"] == pytest.approx(9.0) and result["energy_wh_integrated"] == pytest.approx(2 * 9 / 3600)
+
+
 def counter_trace(seconds, energy_uj, power_mw):
     hw = trace(seconds, power_mw)
     hw["energy_total_uj"] = energy_uj

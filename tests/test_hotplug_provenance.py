@@ -1,14 +1,16 @@
 """Provenance against a fake root tree of a TX2 (device-tree model, nv_tegra_release, cpufreq
-governors, online list) and a fake nvpmodel on PATH; and against this machine itself."""
+governors, online list) and the fake nvpmodel and jetson_clocks on PATH (an Orin Nano Super's:
+tests/fakes); and against this machine itself."""
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from edgebench.hwconfig.provenance import collect_provenance, parse_cpu_list
+from edgebench.hwconfig.provenance import collect_provenance, parse_cpu_list, parse_jetson_clocks
 from edgebench.interpreters import board_environment
 from fakes.sysfs import make_cpu_tree
 from tests.conftest import board_python
@@ -40,13 +42,32 @@ def test_tx2_tree(tx2_root, monkeypatch):
     assert prov["device_model"] == "quill"
     assert prov["l4t_release"] == "R32.7.1"
     assert prov["l4t_release_line"].startswith("# R32 (release)")
-    assert prov["nvpmodel"]["name"] == "MAXN" and prov["nvpmodel"]["id"] == 0
+    assert prov["nvpmodel"]["name"] == "25W" and prov["nvpmodel"]["id"] == 1  # the fake's default mode
+    clocks = prov["jetson_clocks"]
+    assert clocks["locked"] is False and clocks["reason"] is None  # DVFS: cores and GPU free to clock down
+    assert sorted(clocks["cpus"]) == [f"cpu{i}" for i in range(6)] and clocks["cpus"]["cpu0"]["MinFreq"] == 729600
+    assert clocks["gpu"] == {"MinFreq": 306000000, "MaxFreq": 1020000000, "CurrentFreq": 306000000}
+    assert clocks["output"].endswith("NV Power Mode: 25W")
     assert prov["cpu_governors"] == {"cpu0": "schedutil", "cpu3": "performance"}
     assert prov["online_cores"] == [0, 3, 4, 5]
 
 
+def test_clocks_locked_by_jetson_clocks(tx2_root, monkeypatch):
+    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_JETSON_CLOCKS_LOCKED", "1")
+    assert collect_provenance(root=tx2_root)["jetson_clocks"]["locked"] is True
+
+
+def test_jetson_clocks_refusing_a_non_root_user_is_not_a_clock_state():
+    # What the real one prints to a non-root user (exit 1): nothing about the clocks.
+    assert parse_jetson_clocks("Error: Run this script(/usr/bin/jetson_clocks) as a root user\n")["locked"] is None
+
+
 def test_this_host_and_its_checkout(tmp_path):
     prov = collect_provenance(root=tmp_path)  # an empty tree: nothing Jetson about it
+    if shutil.which("jetson_clocks") is None:
+        assert prov["jetson_clocks"] == {"locked": None, "output": None, "reason": "jetson_clocks is not on PATH "
+                                         "(not a Jetson): clock locking unknown"}
     assert prov["device_model"] is None and prov["l4t_release"] is None and prov["online_cores"] is None
     assert prov["hostname"] and prov["python"]
     assert prov["torch"] is None and prov["mxnet"] is None  # the workflow side's environment has neither

@@ -107,7 +107,7 @@ def test_check_says_per_configuration_and_framework_what_can_run(workflow):
     assert verdicts["cpu_cfg1", "pytorch"]["runnable"] and verdicts["cpu_cfg1", "pytorch"]["targeted"]
     assert "cannot import mxnet" in verdicts["cpu_cfg1", "mxnet"]["reason"]
     assert "no usable NVIDIA GPU" in verdicts["gpu_cfg1", "pytorch"]["reason"]
-    assert set(report["board"]["power_sensors"]) == {"tegrastats", "rapl", "nvml"}
+    assert set(report["board"]["power_sensors"]) == {"tegrastats", "ina_rails", "rapl", "nvml"}
 
 
 def test_a_slurm_dry_run_lists_what_only_the_boards_can_run(checkout, tmp_path_factory):

@@ -137,13 +137,14 @@ def test_every_job_ran_as_a_completed_slurm_job(runs):
 
 
 def test_measured_runs_got_an_exclusive_node_of_their_kind(runs):
-    trains = [job for job in runs["jobs"] if job["Comment"].startswith("rule_train")]
-    assert len(trains) == len(TINY["frameworks"]) * len(TINY["models"])
-    for job in trains:
+    # Measured jobs: the training runs and the configuration's GEMM peak (rules/efficiency.smk).
+    measured = [job for job in runs["jobs"] if job["Comment"].startswith(("rule_train", "rule_peak"))]
+    assert len(measured) == len(TINY["frameworks"]) * len(TINY["models"]) + len(TINY["run_hwconfigs"])
+    for job in measured:
         assert job["Features"] == FEATURE  # slurm.constraint from config.yaml
         assert job["OverSubscribe"] == "NO"  # --exclusive
         assert job["NumCPUs"] == "2"  # every core of the demo board (core0, core1)
-    others = [job for job in runs["jobs"] if not job["Comment"].startswith("rule_train")]
+    others = [job for job in runs["jobs"] if job not in measured]
     assert others and all(job["OverSubscribe"] == "OK" for job in others)
 
 

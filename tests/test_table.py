@@ -141,3 +141,12 @@ def test_the_worst_run_sets_a_cells_coverage(tmp_path):
     row = build_table(runs).iloc[0]
     assert row["power_coverage"] == pytest.approx(0.95)
     assert "in 1 of 2 run(s), down to 95.0%" in row["energy_note"]
+
+
+def test_a_verification_run_is_not_a_measurement(tmp_path):
+    run_json = make_run(tmp_path, "pytorch", "lenet", 0, [1.0], [1.0], [0.5], [0.9])
+    summary = json.loads(run_json.read_text())
+    summary["training"] = {"verification": True}
+    run_json.write_text(json.dumps(summary))
+    row = build_table([run_json]).iloc[0]
+    assert row["status"].startswith("verification: 1 of 1 run(s) in float64") and row["runs"] == 1

@@ -27,11 +27,15 @@ def demo_config() -> dict:
 
 def test_thesis_matrix_validates_and_defaults_fill_in():
     config = thesis_config()
-    del config["training"]["momentum"], config["monitor"]
+    del config["training"]["momentum"], config["training"]["verification"], config["monitor"]
     validate(config, SCHEMA)
     assert config["training"]["momentum"] == 0.9
-    assert config["monitor"] == {"interval_s": 1.0, "power_method": "total", "idle_baseline_s": 0}
+    assert config["monitor"] == {"interval_s": 1.0, "power_method": "total", "idle_baseline_s": 0,
+                                 "rails": {"enabled": "auto", "rate_hz": 10, "sysfs_root": "/"},
+                                 "external": {"type": None, "command": None, "preset": None, "host": None, "url": None,
+                                              "field": None, "interval_s": 1.0, "timeout_s": 2.0}}
     assert config["training"]["epochs"] == 10 and config["training"]["batch_size"] == 4
+    assert config["training"]["verification"] is False  # normal (float32, dropout) training unless asked for
     assert set(config["hwconfigs"]) == {f"{kind}_cfg{i}" for kind in ("cpu", "gpu") for i in (1, 2, 3)}
 
 
@@ -39,6 +43,7 @@ def test_thesis_matrix_validates_and_defaults_fill_in():
     ("models", ["lenet", "resnet50"]),
     ("frameworks", ["tensorflow"]),
     ("training", {"epochs": 0}),
+    ("training", {"verification": "yes"}),
     ("repetitions", 0),
 ])
 def test_schema_refuses_bad_values(key, value):

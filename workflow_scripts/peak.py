@@ -11,7 +11,8 @@ logs.setup(snakemake.log[0])
 w, p = snakemake.wildcards, snakemake.params
 reason = run_module(snakemake.config, "pytorch",
                     ["edgebench.train.peak", "--profile", p.device_profile, "--hwcfg", w.hwcfg,
-                     "--hwconfig", json.dumps(p.hwconfig), "--out", snakemake.output.json], "the GEMM peak")
+                     "--hwconfig", json.dumps(p.hwconfig), "--out", snakemake.output.json,
+                     "--record-dir", p.lock_dir], "the GEMM peak")
 if reason:
     record = {"hwcfg": w.hwcfg, "host": socket.gethostname(), "gflops_per_s": None, "reason": reason}
     write_text_atomic(snakemake.output.json, json.dumps(record, indent=2) + "\n")

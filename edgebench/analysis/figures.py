@@ -25,8 +25,11 @@ def trace_long(hw: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
             panel, series, scale = "power", column.removeprefix("power_").removesuffix("_mw"), 1e-3
         else:
             continue
-        parts.append(pd.DataFrame({"seconds": seconds, "panel": PANELS[panel], "series": series,
-                                   "value": pd.to_numeric(hw[column], errors="coerce") * scale}))
+        part = pd.DataFrame({"seconds": seconds, "panel": PANELS[panel], "series": series,
+                             "value": pd.to_numeric(hw[column], errors="coerce") * scale})
+        # hw.csv merges several sources' rows (tegrastats, direct rails, a wall meter), each empty
+        # in the others' columns: a series joins its own samples, not broken at every other row.
+        parts.append(part.dropna(subset=["value"]))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["seconds", "panel", "series", "value"])
 
 

@@ -31,10 +31,14 @@ COLUMNS = ["framework", "model", "runs", "total_time_s", "total_time_s_std", "ep
            "loss", "loss_std", "val_acc", "val_acc_std", "top5_acc", "status"]
 CI_METRICS = ["total_time_s", "epoch_time_s", "avg_power_w", "energy_wh", "energy_wh_integrated"]
 RUNS_STD_METRICS = ["epoch_time_s", "avg_power_w", "energy_wh", "loss", "val_acc", "top5_acc"]
+# The monitor's other sources (run.json energy.wall and energy.compared): the wall meter's whole-board
+# figures beside the module's, and how far the direct rails' mean power is from tegrastats'.
+SOURCE_COLUMNS = ["avg_power_w_wall", "energy_wh_wall", "power_coverage_wall", "wall_lost_readings",
+                  "avg_power_w_rails_vs_tegrastats"]
 EXTRA_COLUMNS = ([f"{m}_std_runs" for m in RUNS_STD_METRICS]
                  + [f"{m}_ci95_{side}" for m in CI_METRICS for side in ("low", "high")]
                  + ["interference_pct", "power_coverage", "energy_note", "throttled"]
-                 + TARGET_COLUMNS + EFFICIENCY_COLUMNS)
+                 + SOURCE_COLUMNS + TARGET_COLUMNS + EFFICIENCY_COLUMNS)
 # The cells that come from the power trace: what a partial trace makes partial.
 POWER_CELLS = ["avg_power_w", "energy_wh", "energy_wh_integrated"]
 PARTIAL_MARK = "†"
@@ -133,6 +137,11 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = 
     if throttled and row["status"] == "done":
         # Clocks below their ceiling make frameworks incomparable (the later run inherits the heat): not ranked.
         row["status"] = f"throttled: {len(throttled)} of {len(done)} run(s); {throttled[0]['findings'][0]}"
+    verifying = [s for s, _ in done if (s.get("training") or {}).get("verification")]
+    if verifying and row["status"] == "done":
+        # float64 without dropout proves the frameworks train alike; it does not time normal training.
+        row["status"] = (f"verification: {len(verifying)} of {len(done)} run(s) in float64 without dropout "
+                         "(training.verification), not a measurement")
     for metric in per_run.columns.drop("power_std_w"):
         mean, std, low, high = _over_runs(per_run[metric].tolist())
         row[metric] = mean
@@ -145,9 +154,30 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = 
     row["avg_power_w_std"] = _over_runs(per_run["power_std_w"].tolist())[0]
     row["loss_std"] = _std(epochs["train_loss"])
     row["val_acc_std"] = _std(epochs["val_acc"])
+    row.update(cell_sources(done))
     row.update(cell_to_target(done, target))
     row.update(cell_efficiency(done, flops, peak))
     return row
+
+
+def cell_sources(done: list) -> dict:
+    """Return a cell's SOURCE_COLUMNS: means over its runs, the lowest coverage, the lost readings summed.
+
+    Empty where no run had the source: a cell without a wall meter has no wall figures.
+    """
+    walls = [(s.get("energy") or {}).get("wall") for s, _ in done]
+    walls = [w for w in walls if w]
+    compared = [(s.get("energy") or {}).get("compared") or {} for s, _ in done]
+    tegrastats = [c["difference_w"] for c in compared
+                  if c.get("other") == "tegrastats" and c.get("difference_w") is not None]
+    coverages = [w["coverage"] for w in walls if w.get("coverage") is not None]
+    return {
+        "avg_power_w_wall": _over_runs([w.get("avg_power_w") for w in walls])[0] if walls else None,
+        "energy_wh_wall": _over_runs([w.get("energy_wh") for w in walls])[0] if walls else None,
+        "power_coverage_wall": min(coverages) if coverages else None,
+        "wall_lost_readings": sum(int(w.get("lost_in_training") or 0) for w in walls) if walls else None,
+        "avg_power_w_rails_vs_tegrastats": sum(tegrastats) / len(tegrastats) if tegrastats else None,
+    }
 
 
 def check_one_board_kind(summaries: list[dict]) -> None:
@@ -201,8 +231,18 @@ def table_markdown(table: pd.DataFrame) -> str:
     notes = [f"{PARTIAL_MARK} {fw}/{model}: {note}"
              for fw, model, note in zip(table["framework"], table["model"], table["energy_note"]) if not pd.isna(note)
              ] if partial.any() else []
-    return "\n\n".join([to_markdown(shown, floatfmt=".4g"), *notes, to_target_markdown(table),
-                        efficiency_markdown(table)])
+    return "\n\n".join([to_markdown(shown, floatfmt=".4g"), *notes, *sources_markdown(table),
+                        to_target_markdown(table), efficiency_markdown(table)])
+
+
+def sources_markdown(table: pd.DataFrame) -> list:
+    """Return the wall meter's and the rails' comparison columns as Markdown, where any run had them."""
+    present = [c for c in SOURCE_COLUMNS if c in table.columns and table[c].notna().any()]
+    if not present:
+        return []
+    return ["Power from the monitor's other sources (wall: the whole board at the socket, beside the module's "
+            "avg_power_w and energy_wh; rails_vs_tegrastats: the direct rails' mean minus tegrastats'):\n\n"
+            + to_markdown(table[["framework", "model", *present]], floatfmt=".4g")]
 
 
 def efficiency_markdown(table: pd.DataFrame) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import shutil
@@ -52,7 +53,7 @@ def nvpmodel_mode(binary: str = "nvpmodel") -> dict | None:
     if path is None:
         return None
     try:
-        result = subprocess.run([path, "-q"], capture_output=True, text=True, timeout=10)
+        result = subprocess.run([path, "-q"], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as error:
         return {"name": None, "id": None, "output": f"nvpmodel -q failed: {error}"}
     m = NVPMODEL_RE.search(result.stdout)
@@ -61,6 +62,56 @@ def nvpmodel_mode(binary: str = "nvpmodel") -> dict | None:
         "id": int(m.group(2)) if m else None,
         "output": (result.stdout + result.stderr).strip(),
     }
+
+
+# `jetson_clocks --show` lines: "cpu0:  Online=1 Governor=schedutil MinFreq=729600 MaxFreq=1728000
+# CurrentFreq=1267200 IdleStates: ...", "GPU MinFreq=... MaxFreq=... CurrentFreq=...", "EMC ...".
+CLOCK_LINE_RE = re.compile(r"^(cpu\d+:|GPU|EMC)\s+(.*)$")
+FIELD_RE = re.compile(r"(\w+)=(\S+)")
+
+
+def parse_jetson_clocks(text: str) -> dict:
+    """Return {'cpus': {cpuN: fields}, 'gpu', 'emc', 'locked'} from `jetson_clocks --show` output.
+
+    `locked` says whether jetson_clocks pinned the clocks: every online core's and the GPU's
+    MinFreq equal to its MaxFreq, the state `sudo jetson_clocks` leaves (None: nothing read).
+    """
+    cpus, units = {}, {}
+    for line in text.splitlines():
+        m = CLOCK_LINE_RE.match(line.strip())
+        if not m:
+            continue
+        fields = {k: (int(v) if v.isdigit() else v) for k, v in FIELD_RE.findall(m.group(2))}
+        if m.group(1).startswith("cpu"):
+            cpus[m.group(1)[:-1]] = fields
+        else:
+            units[m.group(1).lower()] = fields
+    pinned = [f.get("MinFreq") == f.get("MaxFreq") for f in cpus.values() if f.get("Online", 1) == 1]
+    if "gpu" in units:
+        pinned.append(units["gpu"].get("MinFreq") == units["gpu"].get("MaxFreq"))
+    return {"cpus": cpus, "gpu": units.get("gpu"), "emc": units.get("emc"), "locked": all(pinned) if cpus else None}
+
+
+def jetson_clocks_state(binary: str = "jetson_clocks") -> dict:
+    """Return whether the clocks are locked, from `jetson_clocks --show`, with its output; where it
+    cannot be asked (no jetson_clocks, not root), `locked` is None and `reason` says why."""
+    path = shutil.which(binary)
+    if path is None:
+        return {"locked": None, "reason": "jetson_clocks is not on PATH (not a Jetson): clock locking unknown",
+                "output": None}
+    # It needs root: a non-root run asks through sudo where sudo lets it without a password.
+    sudo = shutil.which("sudo") if os.geteuid() != 0 else None
+    argv = ([sudo, "-n"] if sudo else []) + [path, "--show"]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return {"locked": None, "reason": f"`{' '.join(argv)}` failed: {error}", "output": None}
+    output = (result.stdout + result.stderr).strip()
+    state = parse_jetson_clocks(result.stdout)
+    if result.returncode != 0 or state["locked"] is None:
+        return {"locked": None, "reason": f"`{' '.join(argv)}` exit {result.returncode}: "
+                                          f"{output.splitlines()[0] if output else 'no output'}", "output": output}
+    return {**state, "reason": None, "output": output}
 
 
 def cpu_governors(root: Path) -> dict[str, str]:
@@ -128,6 +179,7 @@ def collect_provenance(*, root="/", checkout=None, nvpmodel: str = "nvpmodel") -
         "device_model": model,
         **l4t_release(root),
         "nvpmodel": nvpmodel_mode(nvpmodel),
+        "jetson_clocks": jetson_clocks_state(),
         "cpu_governors": cpu_governors(root),
         "online_cores": parse_cpu_list(_read(cpu_dir / "online")),
         "kernel": platform.release(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass
+from typing import Optional, Union
 
 
 class HardwareConfigError(ValueError):
@@ -13,12 +14,14 @@ class HardwareConfigError(ValueError):
 
 @dataclass(frozen=True)
 class HardwareConfig:
-    """One resolved hardware configuration: which cores, whether the GPU is used."""
+    """One resolved hardware configuration: which cores, whether the GPU is used, in which power mode."""
 
     name: str
     core_groups: tuple[str, ...]
     cores: tuple[int, ...]
     gpu: bool
+    # An nvpmodel mode (its id, or its name) the board is put in for the run; None: left as it is.
+    power_mode: Optional[Union[int, str]] = None
 
     @property
     def threads(self) -> int:
@@ -60,7 +63,8 @@ def resolve(name: str, hwconfig: dict, profile: dict) -> HardwareConfig:
             )
         members = groups[group]
         cores |= host_cores() if members == "all" else {int(c) for c in members}
-    return HardwareConfig(name, tuple(hwconfig["cores"]), tuple(sorted(cores)), bool(hwconfig.get("gpu", False)))
+    return HardwareConfig(name, tuple(hwconfig["cores"]), tuple(sorted(cores)), bool(hwconfig.get("gpu", False)),
+                          hwconfig.get("power_mode"))
 
 
 def check_host(cfg: HardwareConfig, *, available_cores=None, gpu_available=None) -> None:
@@ -76,3 +80,7 @@ def check_host(cfg: HardwareConfig, *, available_cores=None, gpu_available=None)
         has_gpu = host_has_gpu() if gpu_available is None else gpu_available
         if not has_gpu:
             raise HardwareConfigError(f"hwconfigs.{cfg.name}.gpu: true, but this host has no usable NVIDIA GPU")
+    if cfg.power_mode is not None:
+        from edgebench.hwconfig.power_mode import check  # no nvpmodel, no such mode, no right to change it
+
+        check(cfg.name, cfg.power_mode)

@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import subprocess
 import sys
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
 
+# utc_now is re-exported: the runner stamps epochs with it, in the same format as the samples.
+from edgebench.monitor.sampling import ChildSampler, read_json_log, run_periodic, utc_now  # noqa: F401
+
 MB = 1024 * 1024
 POWERCAP_ROOT = "/sys/class/powercap"
-
-
-def utc_now() -> str:
-    """Return the current time as ISO-8601 UTC with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def take_sample(readers=(), loads: bool = True) -> dict:
@@ -66,100 +60,32 @@ def power_readers(powercap_root=POWERCAP_ROOT) -> list:
 
 def run_sampler(log_path: Path, interval_s: float, powercap_root=POWERCAP_ROOT) -> None:
     """Append one JSON sample at once, one per interval, and one more when stopped (SIGTERM, SIGINT)."""
-    # The signals are blocked and awaited as the pause between samples: a stop request ends
-    # the pause at once (a sleep would run to its end, delaying every run's finish by up to
-    # one interval) and can never cut a line being written.
-    stop_signals = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     psutil.cpu_percent(percpu=True)  # primes the counters: the first reading is meaningless
     readers = power_readers(powercap_root)
-    with open(log_path, "a", buffering=1) as log:
-        names = ",".join(type(r).__name__ for r in readers) or "none"
-        log.write(f"# host sampler start {utc_now()} interval_s={interval_s} power_readers={names}\n")
-        # A first sample at once, before the training it watches begins (HostSampler.start waits
-        # for it): the energy counters' starting point, so the trace covers the first epoch from
-        # its start. Its CPU loads and RAPL power are over an interval, which it has not had.
-        log.write(json.dumps(take_sample(readers, loads=False)) + "\n")
-        next_tick = time.monotonic() + interval_s
-        while signal.sigtimedwait(stop_signals, max(0.0, next_tick - time.monotonic())) is None:
-            log.write(json.dumps(take_sample(readers)) + "\n")
-            # Ticks are scheduled from the start, so slow samples do not make the rate drift.
-            next_tick += interval_s
-        # A last sample at the stop request: the trace then reaches the end of the training it
-        # was stopped after, where the last tick may have come up to an interval before it.
-        log.write(json.dumps(take_sample(readers)) + "\n")
+    names = ",".join(type(r).__name__ for r in readers) or "none"
+    # The first sample is the energy counters' starting point; its CPU loads and RAPL power are
+    # over an interval, which it has not had.
+    header = f"# host sampler start {utc_now()} interval_s={interval_s} power_readers={names}"
+    run_periodic(log_path, interval_s, header, lambda first: json.dumps(take_sample(readers, loads=not first)))
 
 
-class HostSampler:
+class HostSampler(ChildSampler):
     """Runs the host sampler as a child process for the duration of a `with` block."""
 
+    module = "edgebench.monitor.host"
+    what = "host sampler"
+
     def __init__(self, log_path, interval_s: float = 1.0, powercap_root=POWERCAP_ROOT):
-        self.log_path = Path(log_path)
+        super().__init__(log_path, ["--interval", interval_s, "--powercap-root", powercap_root])
         self.interval_s = interval_s
         self.powercap_root = powercap_root
-        self.process = None
-
-    def start(self, timeout_s: float = 60.0) -> None:
-        """Start sampling into the log (appending, so a resumed run keeps earlier samples).
-
-        Returns once the sampler has written its first sample, so the caller's training window
-        never begins before the trace does (interpreter start-up takes seconds on a small board).
-        """
-        size_before = self.log_path.stat().st_size if self.log_path.exists() else 0
-        command = [sys.executable, "-m", "edgebench.monitor.host", "--log", str(self.log_path),
-                   "--interval", str(self.interval_s), "--powercap-root", str(self.powercap_root)]
-        self.process = subprocess.Popen(command)
-        deadline = time.monotonic() + timeout_s
-        while not self._sampled_since(size_before):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"host sampler exited with code {self.process.returncode} before sampling")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"host sampler wrote nothing to {self.log_path} within {timeout_s} s")
-            time.sleep(0.05)
-
-    def _sampled_since(self, size_before: int) -> bool:
-        """Return whether the log holds a sample (a JSON line, after the start marker) beyond size_before."""
-        if not self.log_path.exists() or self.log_path.stat().st_size <= size_before:
-            return False
-        with open(self.log_path, "rb") as log:
-            log.seek(size_before)
-            return b"\n{" in log.read()
-
-    def stop(self) -> None:
-        """Stop the sampler (it takes a last sample) and wait for it to flush."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
 
 def parse_host_log(log_path) -> tuple:
     """Return the samples of a host-sampler log as hw.csv rows, and how many lines were skipped."""
     import pandas as pd  # here, not at the top: the sampler process never needs it (0.5 s, 60 MB)
 
-    rows, skipped = [], 0
-    with open(log_path) as log:
-        for line in log:
-            if line.startswith("#") or not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:  # e.g. a line cut short by a kill
-                skipped += 1
+    rows, skipped = read_json_log(log_path)
     return pd.DataFrame(rows), skipped
 
 

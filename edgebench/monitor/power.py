@@ -17,9 +17,10 @@ METHODS = ("total", "thesis_sum")
 # VDD_IN / POM_5V_IN are the module's input (TX1/TX2/NX/Orin NX/Nano, Nano).
 INPUT_RAIL_NAMES = ("VIN", "VDD_IN", "POM_5V_IN")
 _RAIL_COLUMN_RE = re.compile(r"power_([a-z0-9_]+?)_mw$")
-# Columns that look like rails but are not tegrastats rails: derived totals, and host readers
-# (RAPL domains and NVML GPUs) whose totals follow other rules, see host_total_rails().
-_NOT_RAILS_RE = re.compile(r"^power_(?:total|thesis_sum|rapl_\w+|gpu\d+)_mw$|_(?:avg|max)_mw$")
+# Columns that look like rails but are not tegrastats rails: derived totals, host readers (RAPL
+# domains and NVML GPUs) whose totals follow other rules, see host_total_rails(), and the wall
+# meter (monitor/wall.py), which measures the whole board beside the rails, never one of them.
+_NOT_RAILS_RE = re.compile(r"^power_(?:total|thesis_sum|wall|rapl_\w+|gpu\d+)_mw$|_(?:avg|max)_mw$")
 _HOST_TOP_LEVEL_RE = re.compile(r"^power_(?:rapl_package_\d+|rapl_(?:package_\d+_)?dram|gpu\d+)_mw$")
 # Host power columns that have a cumulative energy counter beside them, and the counter's unit
 # in uJ: RAPL's unwrapped energy_uj (rapl.py), NVML's total energy in mJ (nvml.py).

@@ -7,7 +7,7 @@ scoring are the same code for both frameworks. Board side: Python 3.8+.
 from __future__ import annotations
 
 import importlib
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -18,6 +18,36 @@ except ImportError:  # pragma: no cover
 
 # framework -> the module whose `Backend` class implements it
 BACKEND_MODULES = {"pytorch": "edgebench.train.torch_backend", "mxnet": "edgebench.train.mxnet_backend"}
+
+# Verification mode (config `training.verification`): both frameworks compute the same function,
+# in float64 and without dropout (whose masks each framework draws from its own stream), so
+# that their weights can be compared after every step (tests/board/test_verification.py).
+# Normal runs train in float32, the loader's dtype, with each model's own dropout.
+VERIFICATION_DTYPE, VERIFICATION_DROPOUT = "float64", 0.0
+
+
+def verification_mode(hparams: dict) -> bool:
+    """Return whether a run's training dict (spec.training) asks for verification mode."""
+    # A spec document without the key (written before it existed, or by a test) trains normally,
+    # as the schema's default (false) says.
+    return bool(hparams.get("verification", False))
+
+
+def numerics(hparams: dict) -> Tuple[str, Optional[float]]:
+    """Return (dtype, dropout override or None) of a run's training dict."""
+    if verification_mode(hparams):
+        return VERIFICATION_DTYPE, VERIFICATION_DROPOUT
+    return "float32", None
+
+
+def sgd_hyperparameters(hparams: dict) -> Dict[str, float]:
+    """Return the run's SGD learning rate, momentum and weight decay, as both frameworks apply them.
+
+    MXNet's optimizer ops hold them in float32 (0.001 becomes 0.0010000000475). torch's float32
+    kernels round them to float32 too, so its float32 numbers are the same either way (a test
+    pins this down), but in float64 it would apply the exact decimals: both get the float32 values.
+    """
+    return {key: float(np.float32(hparams[key])) for key in ("learning_rate", "momentum", "weight_decay")}
 
 
 class Backend(Protocol):

@@ -16,14 +16,20 @@ from pathlib import Path
 import numpy as np
 
 from edgebench.atomic import open_atomic
+from edgebench.models.convert import is_torch_only
 
 CHECKPOINT_NAME = "checkpoint.pkl"
 
 
 def weights_digest(weights: dict) -> str:
-    """Return a SHA-256 over a {name: array} weights dict (order-independent)."""
+    """Return a SHA-256 over a {name: array} weights dict (order-independent).
+
+    Equal weights give equal digests in both frameworks (torch state_dict names, the same
+    dtypes and shapes): state that only torch keeps (BatchNorm's num_batches_tracked, a step
+    counter rather than a weight) is left out.
+    """
     digest = hashlib.sha256()
-    for name in sorted(weights):
+    for name in sorted(name for name in weights if not is_torch_only(name)):
         array = np.ascontiguousarray(weights[name])
         digest.update(name.encode())
         digest.update(str(array.dtype).encode() + str(array.shape).encode())

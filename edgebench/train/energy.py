@@ -71,3 +71,67 @@ def per_epoch(hw: pd.DataFrame, epochs: pd.DataFrame, windows: list, *, idle_pow
                 hw, row.started_at, train_end, idle_power_w=idle_power_w, interval_s=interval_s)["energy_wh_integrated"]
         records.append(record)
     return records
+
+
+def wall_summary(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, interval_s=None,
+                 lost=()) -> dict:
+    """Return run.json's energy.wall block: the wall meter's mean power and energy over the epochs.
+
+    The same figures as the module's: the plain mean of the readings taken while training,
+    `energy_wh` that mean x training time (as the tables' energy_wh), `energy_wh_integrated` the
+    trapezoid over each epoch, `coverage` its covered share. lost: (timestamp, count, reason) of
+    the readings that failed (monitor/wall.py); those inside an epoch are counted, never filled in.
+    """
+    from edgebench.monitor.wall import COLUMN
+
+    block = {"avg_power_w": None, "power_std_w": None, "energy_wh": None, "energy_wh_integrated": None,
+             "coverage": None, "samples": 0, "lost_readings": sum(n for _, n, _ in lost),
+             "lost_in_training": _lost_in_training(lost, epochs), "reason": None}
+    if epochs.empty:
+        return {**block, "reason": "no finished epoch"}
+    if COLUMN not in hw.columns:
+        return {**block, "reason": "the wall meter gave no reading"}
+    windows = [energy_summary(hw, row.started_at, row.ended_at, interval_s=interval_s, column=COLUMN)
+               for row in epochs.itertuples()]
+    measured = [w for w in windows if w["energy_wh_integrated"] is not None]
+    readings_w = pd.to_numeric(training_samples(hw, epochs)[COLUMN], errors="coerce").dropna() / 1000.0
+    if not measured or not len(readings_w):
+        return {**block, "reason": f"no epoch has wall readings: {windows[0]['reason']}"}
+    avg_power_w = float(readings_w.mean())
+    return {**block, "avg_power_w": avg_power_w,
+            "power_std_w": float(readings_w.std(ddof=1)) if len(readings_w) > 1 else None,
+            "energy_wh": energy_wh(avg_power_w, total_time_s),
+            "energy_wh_integrated": sum(w["energy_wh_integrated"] for w in measured),
+            "coverage": sum(w["covered_s"] for w in measured) / sum(w["window_s"] for w in windows),
+            "samples": int(len(readings_w))}
+
+
+def _lost_in_training(lost, epochs: pd.DataFrame) -> int:
+    """Return how many of the lost readings fell inside an epoch's window."""
+    if epochs.empty or not lost:
+        return 0
+    times = pd.to_datetime(pd.Series([t for t, _, _ in lost]), format="ISO8601", utc=True, errors="coerce")
+    counts = pd.Series([n for _, n, _ in lost])
+    inside = pd.Series(False, index=times.index)
+    for row in epochs.itertuples():
+        inside |= (times >= pd.Timestamp(row.started_at)) & (times <= pd.Timestamp(row.ended_at))
+    return int(counts[inside].sum())
+
+
+def compared_sources(hw: pd.DataFrame, epochs: pd.DataFrame, power_source: str, other_column: str) -> dict:
+    """Return run.json's energy.compared: the power source's mean total power over the epochs against another's.
+
+    Both means are the plain means of each source's readings inside the epochs (the thesis's
+    avg_power), so that the difference says how far the two sources disagree on the same training.
+    """
+    samples = training_samples(hw, epochs)
+    means = {}
+    for column in (POWER_COLUMN, other_column):
+        readings = pd.to_numeric(samples[column], errors="coerce").dropna() if column in samples.columns else []
+        means[column] = float(readings.mean()) / 1000.0 if len(readings) else None
+    other = other_column[: -len("_power_total_mw")]
+    ours, theirs = means[POWER_COLUMN], means[other_column]
+    difference = None if ours is None or theirs is None else ours - theirs
+    return {"source": power_source, "other": other, "avg_power_w": ours, "other_avg_power_w": theirs,
+            "difference_w": difference,
+            "difference_pct": None if difference is None or not theirs else 100.0 * difference / theirs}

@@ -18,10 +18,13 @@ import numpy as np  # noqa: E402
 
 from edgebench import models  # noqa: E402
 from edgebench.compat import import_mxnet  # noqa: E402
+from edgebench.train.backend import numerics, sgd_hyperparameters, verification_mode  # noqa: E402
 from edgebench.train.checkpoint import weights_digest  # noqa: E402
 
 mx = import_mxnet()
 from mxnet import autograd, gluon  # noqa: E402  (needs the numpy shim above)
+
+from edgebench.models.mxnet.layers import UnbiasedRunningVar  # noqa: E402
 
 
 class Backend:
@@ -34,37 +37,50 @@ class Backend:
         gpu.apply_environment("mxnet")  # idempotent: restores the policy if the environment was changed since
         mx.random.seed(seed)  # dropout masks; initial weights come from initial_weights below
         self.ctx = mx.gpu(0) if use_gpu else mx.cpu()
-        self.model = models.build("mxnet", model_name, num_classes, input_size=input_size)
+        self.dtype, dropout = numerics(hparams)  # float64 and no dropout in verification mode
+        self.model = models.build("mxnet", model_name, num_classes, input_size=input_size, dropout=dropout)
         weights = models.initial_weights(model_name, num_classes, input_size=input_size, seed=seed, framework="mxnet")
         models.load_weights("mxnet", self.model, weights)
+        if self.dtype != "float32":
+            self.model.cast(self.dtype)  # float32 -> float64 is exact: the start stays the shared one
         self.model.collect_params().reset_ctx(self.ctx)
+        # torch's running_var convention; settle() before anything reads or writes the weights.
+        self.running_var = UnbiasedRunningVar(self.model)
         self.loss = gluon.loss.SoftmaxCrossEntropyLoss()  # per sample; Trainer.step(n) takes the mean
+        # Trainer.step(n) scales the summed gradients by 1/n, which its optimizer op holds in float32
+        # (exact for powers of two only): verification mode takes the mean in the graph instead.
+        self.mean_in_graph = verification_mode(hparams)
+        sgd = sgd_hyperparameters(hparams)
         self.trainer = gluon.Trainer(
             self.model.collect_params(),
             "sgd",
             {
-                "learning_rate": hparams["learning_rate"],
-                "momentum": hparams["momentum"],
-                "wd": hparams["weight_decay"],
+                "learning_rate": sgd["learning_rate"],
+                "momentum": sgd["momentum"],
+                "wd": sgd["weight_decay"],
             },
         )
 
     def _arrays(self, x: np.ndarray, y: np.ndarray):
-        return mx.nd.array(x, ctx=self.ctx), mx.nd.array(y, ctx=self.ctx, dtype="float32")  # Gluon losses pick by float labels
+        # Gluon losses pick by float labels, of the logits' dtype.
+        return mx.nd.array(x, ctx=self.ctx, dtype=self.dtype), mx.nd.array(y, ctx=self.ctx, dtype=self.dtype)
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
         """Return (mean loss, logits) of one SGD step on a batch."""
         inputs, labels = self._arrays(x, y)
+        self.running_var.training(len(y))
         with autograd.record(train_mode=True):
             logits = self.model(inputs)
             loss = self.loss(logits, labels)
-        loss.backward()
-        self.trainer.step(len(y))
+            objective = loss.mean() if self.mean_in_graph else loss
+        objective.backward()
+        self.trainer.step(1 if self.mean_in_graph else len(y))
         return float(loss.mean().asscalar()), logits.asnumpy()
 
     def eval_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
         """Return (mean loss, logits) of a batch in evaluation mode."""
         inputs, labels = self._arrays(x, y)
+        self.running_var.settle()
         logits = self.model(inputs)  # outside autograd.record: predict mode (no dropout, BN running stats)
         loss = self.loss(logits, labels)
         return float(loss.mean().asscalar()), logits.asnumpy()
@@ -75,6 +91,7 @@ class Backend:
 
     def weights_digest(self) -> str:
         """Return a digest of the model's weights, comparable across frameworks."""
+        self.running_var.settle()
         return weights_digest(models.to_numpy_weights("mxnet", self.model))
 
     def weights_bytes(self) -> int:
@@ -83,6 +100,7 @@ class Backend:
 
     def state_bytes(self) -> Dict[str, bytes]:
         """Return the model and optimizer state, serialized for a checkpoint."""
+        self.running_var.settle()
         # Gluon serializes to files only; a private temporary directory holds them briefly.
         with tempfile.TemporaryDirectory() as tmp:
             params, trainer = Path(tmp, "model.params"), Path(tmp, "trainer.states")
@@ -92,6 +110,7 @@ class Backend:
 
     def load_state_bytes(self, state: Dict[str, bytes]) -> None:
         """Restore the model and optimizer from state_bytes() output."""
+        self.running_var.settle()  # what is loaded is running_var itself
         with tempfile.TemporaryDirectory() as tmp:
             params, trainer = Path(tmp, "model.params"), Path(tmp, "trainer.states")
             params.write_bytes(state["params"])

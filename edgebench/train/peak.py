@@ -58,20 +58,27 @@ def gemm_gflops(threads: int, gpu: bool) -> dict:
             "library": f"torch.mm (torch {torch.__version__})"}
 
 
-def measure(profile_name: str, hwcfg: str, hwconfig: dict) -> dict:
-    """Return peak.json for a configuration: the rate, or a refusal's reason where this host cannot run it."""
+def measure(profile_name: str, hwcfg: str, hwconfig: dict, record_dir: Path) -> dict:
+    """Return peak.json for a configuration: the rate, or a refusal's reason where this host cannot run it.
+
+    In the configuration's power mode, as its runs are (set and restored as the runner does;
+    record_dir holds the durable record that puts it back after a kill).
+    """
     from edgebench.hwconfig import apply as hwapply
     from edgebench.hwconfig import load_profile, resolve
+    from edgebench.hwconfig.power_mode import power_mode_context
     from edgebench.hwconfig.resolve import HardwareConfigError, check_host
 
     record = {"hwcfg": hwcfg, "host": socket.gethostname(), "gflops_per_s": None, "reason": None}
     try:
         cfg = resolve(hwcfg, hwconfig, load_profile(profile_name))
         check_host(cfg)
-    except HardwareConfigError as error:
+        with power_mode_context(cfg, record_dir):
+            hwapply.enter(cfg)  # before torch's import: its thread pool reads the variables
+            return {**record, "cores": list(cfg.cores), "power_mode": cfg.power_mode,
+                    **gemm_gflops(cfg.threads, cfg.gpu)}
+    except HardwareConfigError as error:  # PowerModeRefused is one
         return {**record, "reason": str(error)}
-    hwapply.enter(cfg)  # before torch's import: its thread pool reads the variables
-    return {**record, "cores": list(cfg.cores), **gemm_gflops(cfg.threads, cfg.gpu)}
 
 
 def main(argv=None) -> int:
@@ -81,10 +88,12 @@ def main(argv=None) -> int:
     parser.add_argument("--hwcfg", required=True)
     parser.add_argument("--hwconfig", required=True, help="the configuration's config entry, as JSON")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--record-dir", type=Path, default=Path("results/state"),
+                        help="where the durable power-mode record lives (the runs' lock directory)")
     args = parser.parse_args(argv)
     from edgebench.atomic import write_text_atomic
 
-    record = measure(args.profile, args.hwcfg, json.loads(args.hwconfig))
+    record = measure(args.profile, args.hwcfg, json.loads(args.hwconfig), args.record_dir)
     write_text_atomic(args.out, json.dumps(record, indent=2) + "\n")
     return 0
 

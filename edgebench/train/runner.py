@@ -28,7 +28,7 @@ from edgebench.data.loader import (CachedSplit, batches_per_epoch, drop_last_tra
                                    samples_per_pass)
 from edgebench.hwconfig import apply as hwapply
 from edgebench.hwconfig.resolve import HardwareConfigError, check_host
-from edgebench.monitor import open_monitor, read_monitor_log, trailing_wait_s
+from edgebench.monitor import check_monitor, open_monitor, read_monitor_log, trailing_wait_s
 from edgebench.monitor.host import utc_now
 from edgebench.train.backend import Backend, load_backend
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint
@@ -149,13 +149,17 @@ def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], at
 
 def run(spec: RunSpec) -> dict:
     """Run (or resume) one training experiment to its end and return its run.json summary."""
-    # Whatever this run's cpu_mode, cores that a killed hotplug run left offline come back first.
+    # Whatever this run's configuration, cores a killed hotplug run left offline and a power mode a
+    # killed run left set come back first.
+    from edgebench.hwconfig import power_mode
     from edgebench.hwconfig.hotplug import record_path, recover_stale
 
-    for line in recover_stale(record_path(spec.lock_dir or spec.state_dir)):
+    records = spec.lock_dir or spec.state_dir
+    for line in recover_stale(record_path(records)) + power_mode.recover_stale(power_mode.record_path(records)):
         log.warning(line)
     try:
         check_host(spec.hwconfig)
+        check_monitor(spec.profile, spec.monitor)  # a wall meter that does not answer, rails required and absent
     except HardwareConfigError as error:
         # Under a cluster executor this board is the first to know it cannot run the config.
         log.error("run refused: %s", error)
@@ -168,7 +172,13 @@ def run(spec: RunSpec) -> dict:
     measure_lock = (spec.lock_dir or state.dir) / f".measure-{socket.gethostname()}.lock"
     with exclusive(state.dir / ".lock", wait=False, what=f"run {state.dir}"), \
             exclusive(measure_lock, wait=True, what="the measurement lock"):
-        return _run_locked(spec, state)
+        try:
+            # Set before the cool-down, the idle baseline and training; put back after, whatever happens.
+            with power_mode.power_mode_context(spec.hwconfig, records):
+                return _run_locked(spec, state)
+        except power_mode.PowerModeRefused as refusal:  # on entry only: the mode could not be set (nothing ran)
+            log.error("run refused: %s", refusal)
+            return record_refusal(spec, str(refusal))
 
 
 def framework_backend(spec: RunSpec):
@@ -204,7 +214,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
     time.sleep(float(spec.measurement["cooldown_s"]))
     status, reason, idle_power_w = "done", None, None
     # The monitor starts before pinning so it is not confined to the measured cores.
-    with open_monitor(spec.profile, state.path("hw_log"), spec.monitor["interval_s"]), hotplug_context(spec):
+    with open_monitor(spec.profile, state.path("hw_log"), spec.monitor), hotplug_context(spec):
         idle_power_w = measure_idle(spec, state)
         hwapply.enter(spec.hwconfig)  # before the framework's import: its thread pools read the variables
         try:

@@ -38,7 +38,7 @@ class RunSpec:
     rep: int
     prepared_dir: Path
     input_size: int
-    training: dict  # epochs, batch_size, learning_rate, momentum, weight_decay, seed, augment
+    training: dict  # epochs, batch_size, learning_rate, momentum, weight_decay, seed, augment, verification
     outputs: dict  # OUTPUT_FILES keys -> declared output path
     state_dir: Path
     profile: dict  # the device profile
@@ -55,9 +55,14 @@ class RunSpec:
 
     def fingerprint(self) -> dict:
         """Return what identifies this experiment, to tell whether a checkpoint belongs to it."""
+        # The power mode only where one is set, so that checkpoints from before it existed still match.
+        mode = {} if self.hwconfig.power_mode is None else {"power_mode": self.hwconfig.power_mode}
+        training = {k: self.training.get(k) for k in FINGERPRINT_TRAINING_KEYS}
+        if self.training.get("verification"):  # likewise only where it is on (float64 weights: another experiment)
+            training["verification"] = True
         return {"framework": self.framework, "model": self.model, "cores": list(self.hwconfig.cores),
-                "gpu": self.hwconfig.gpu, "rep": self.rep, "input_size": self.input_size,
-                "training": {k: self.training.get(k) for k in FINGERPRINT_TRAINING_KEYS}}
+                "gpu": self.hwconfig.gpu, **mode, "rep": self.rep, "input_size": self.input_size,
+                "training": training}
 
 
 def spec_document(*, framework, model, hwcfg, hwconfig, rep, prepared_dir, input_size, training, outputs,

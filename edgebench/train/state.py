@@ -14,6 +14,7 @@ from typing import List, Optional, Tuple
 import pandas as pd
 
 from edgebench.atomic import write_csv_atomic, write_text_atomic
+from edgebench.monitor import extra_logs
 from edgebench.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from edgebench.train.spec import OUTPUT_FILES, RunSpec
 from edgebench.train.thesis_log import epoch_lines, validation_line
@@ -66,8 +67,9 @@ class RunState:
 
     def forget_other_experiments(self) -> None:
         """Remove the files of an earlier, different experiment (a fresh start must not inherit them)."""
-        for name in (*OUTPUT_FILES.values(), CHECKPOINT_NAME):
-            (self.dir / name).unlink(missing_ok=True)
+        for path in (*(self.dir / name for name in (*OUTPUT_FILES.values(), CHECKPOINT_NAME)),
+                     *extra_logs(self.path("hw_log"))):
+            path.unlink(missing_ok=True)
 
     def write_progress(self, rows: List[dict]) -> None:
         """Rewrite epochs.csv, train.log and validation.log from the checkpointed rows (each epoch exactly once)."""

@@ -22,7 +22,7 @@ import pandas as pd
 from edgebench.atomic import write_csv_atomic, write_text_atomic
 from edgebench.hwconfig import apply as hwapply
 from edgebench.hwconfig.clocks import read_limits
-from edgebench.monitor import read_monitor_log
+from edgebench.monitor import extra_logs, read_monitor
 from edgebench.train import energy as run_energy
 from edgebench.train.checkpoint import load_checkpoint
 from edgebench.train.spec import OUTPUT_FILES, RunRefused, RunSpec
@@ -46,10 +46,13 @@ def interpreter() -> dict:
 
 def provenance(spec: RunSpec, backend_cls) -> dict:
     """Return where and with what the run executed."""
+    from edgebench.hwconfig.power_mode import in_force
     from edgebench.hwconfig.provenance import collect_provenance
 
     return {
         **collect_provenance(checkout=CHECKOUT),
+        # The power mode this run put the board in, and the one it came from (None: left as it was).
+        "power_mode": in_force(),
         "interpreter": interpreter(),
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
@@ -62,7 +65,22 @@ def provenance(spec: RunSpec, backend_cls) -> dict:
 
 
 def publish(spec: RunSpec, state: RunState) -> None:
-    """Copy the finished run's files to the declared outputs, run.json last; drop checkpoints."""
+    """Copy the finished run's files to the declared outputs, run.json last; drop checkpoints.
+
+    The raw logs of the monitor's other sources (hw.rails.log, hw.wall.log) go beside hw.log
+    first: not declared outputs (a run without those sources has none), but the record that
+    hw.csv was made from; one left there by an earlier run without the source is removed.
+    """
+    hw_log = Path(spec.outputs["hw_log"])
+    hw_log.parent.mkdir(parents=True, exist_ok=True)
+    for source in extra_logs(state.path("hw_log")):
+        target = hw_log.with_name(source.name)
+        if source.exists():
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        else:
+            target.unlink(missing_ok=True)
     for key in OUTPUT_FILES:  # run.json is last in OUTPUT_FILES: it marks the run as complete
         target = Path(spec.outputs[key])
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +95,8 @@ def finish(spec: RunSpec, state: RunState, rows: List[dict], attempts: List[dict
            status: str, reason: Optional[str], idle_power_w: Optional[float]) -> dict:
     """Write hw.csv, epochs.csv, train.log and run.json to the state directory, publish, return run.json."""
     state.path("hw_log").touch()  # a run refused before its monitor started still has a (empty) log
-    hw, skipped = read_monitor_log(spec.profile, state.path("hw_log"), spec.monitor["power_method"])
+    trace = read_monitor(spec.profile, state.path("hw_log"), spec.monitor)
+    hw, skipped = trace.hw, trace.skipped
     # Without a single sample (refused before the monitor's first), the CSV still has its header.
     write_csv_atomic(hw if len(hw.columns) else pd.DataFrame(columns=["timestamp"]), state.path("hw_csv"))
     state.write_progress(rows)
@@ -95,16 +114,32 @@ def finish(spec: RunSpec, state: RunState, rows: List[dict], attempts: List[dict
         "restarts": max(len(attempts) - 1, 0),
         "downtime_s": downtime_s(attempts),
         "monitor": {"kind": spec.profile.get("monitor", "host"), "samples": len(hw), "skipped_lines": skipped,
-                    "interval_s": spec.monitor["interval_s"], "power_total": hw.attrs.get("power_total")},
+                    "interval_s": spec.monitor["interval_s"], "power_total": hw.attrs.get("power_total"),
+                    "power_source": trace.power_source, "sources": trace.sources},
         "energy": run_energy.summarise(hw, epochs, total_time_s, idle_power_w=idle_power_w,
-                                       interval_s=spec.monitor["interval_s"]),
+                                       interval_s=trace.power_interval_s),
     })
+    summary["energy"].update(source_comparisons(trace, epochs, total_time_s))
     summary["throttling"] = throttle_report(hw, epochs, summary.get("provenance", {}).get("clocks"),
                                             spec.hwconfig.cores, spec.hwconfig.gpu)
     summary.setdefault("interpreter", interpreter())
     write_text_atomic(state.path("run_json"), json.dumps(summary, indent=2, default=str) + "\n")
     publish(spec, state)
     return summary
+
+
+def source_comparisons(trace, epochs: pd.DataFrame, total_time_s: float) -> dict:
+    """Return the energy block's figures from the monitor's other sources: the wall meter, and the
+    primary source's own total where the rails were the power source (run.json energy.wall, .compared)."""
+    extra = {}
+    wall = trace.sources.get("wall")
+    if wall is not None:
+        extra["wall"] = run_energy.wall_summary(trace.hw, epochs, total_time_s, interval_s=wall["interval_s"],
+                                                lost=trace.wall_lost)
+    other = (trace.sources.get("rails") or {}).get("compared_with")
+    if trace.power_source == "rails" and other:
+        extra["compared"] = run_energy.compared_sources(trace.hw, epochs, "rails", other)
+    return extra
 
 
 def record_refusal(spec: RunSpec, reason: str, *, interpreter_info: Optional[dict] = None) -> dict:

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from edgebench import models  # noqa: E402
+from edgebench.train.backend import numerics, sgd_hyperparameters  # noqa: E402
 from edgebench.train.checkpoint import weights_digest  # noqa: E402
 
 
@@ -33,20 +34,23 @@ class Backend:
         self.device = torch.device("cuda:0" if use_gpu else "cpu")
         if use_gpu:
             torch.cuda.reset_peak_memory_stats(self.device)  # the peak of this run, not of the process
-        self.model = models.build("pytorch", model_name, num_classes, input_size=input_size)
+        dtype, dropout = numerics(hparams)  # float64 and no dropout in verification mode
+        self.dtype = getattr(torch, dtype)
+        self.model = models.build("pytorch", model_name, num_classes, input_size=input_size, dropout=dropout)
         weights = models.initial_weights(model_name, num_classes, input_size=input_size, seed=seed, framework="pytorch")
         models.load_weights("pytorch", self.model, weights)
-        self.model.to(self.device)
+        self.model.to(self.device, self.dtype)  # float32 -> float64 is exact: the start stays the shared one
         self.loss = torch.nn.CrossEntropyLoss()  # mean over the batch, as Gluon's Trainer.step(batch_size)
+        sgd = sgd_hyperparameters(hparams)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(),
-            lr=hparams["learning_rate"],
-            momentum=hparams["momentum"],
-            weight_decay=hparams["weight_decay"],
+            lr=sgd["learning_rate"],
+            momentum=sgd["momentum"],
+            weight_decay=sgd["weight_decay"],
         )
 
     def _tensors(self, x: np.ndarray, y: np.ndarray):
-        return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+        return torch.from_numpy(x).to(self.device, self.dtype), torch.from_numpy(y).to(self.device)
 
     def _mode(self, training: bool) -> None:
         # Module.train() walks every submodule (hundreds in DenseNet-121): switch only on a change.
