@@ -1,13 +1,22 @@
-"""The demo ImageNet tree: layout, determinism, traps, file-size shape, learnability."""
+"""The demo ImageNet tree: layout, determinism, traps, file-size shape, learnability; the demo's
+own dataset (config/demo.yaml) and the demo-full overlay."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.stats
+import yaml
 from PIL import Image
 
 from edgebench.data.demo import DISTRACTOR_WNIDS, THESIS_WNIDS, WNID_NAMES, generate_demo_tree
+from edgebench.data.prepare import prepare
+from edgebench.data.scan import scan_tree
+from edgebench.data.subset import select_subset
+from edgebench.models import MODEL_NAMES, min_input_size
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +137,54 @@ def test_bad_options_are_refused(tmp_path):
         generate_demo_tree(tmp_path / "x", distractor_classes=99)
     with pytest.raises(ValueError, match="traps"):
         generate_demo_tree(tmp_path / "y", train_per_class=2)
+
+
+def _overlay(name):
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def demo_subset(tmp_path_factory):
+    """The workflow's demo dataset as config/demo.yaml asks for it: tree, subset, 32 px arrays."""
+    dataset = _overlay("demo.yaml")["dataset"]
+    base = tmp_path_factory.mktemp("demo_config")
+    generate_demo_tree(base / "imagenet", **dataset["demo"])
+    manifest, report = select_subset(base / "imagenet", scan_tree(base / "imagenet"), **dataset["subset"])
+    manifest.to_csv(base / "manifest.csv", index=False)
+    prepare(base / "imagenet", base / "manifest.csv", 32, base / "32")
+    return dataset["subset"], manifest, report, base / "32"
+
+
+def test_demo_config_gets_every_image_it_asks_for(demo_subset):
+    # The subset draws only inside its size zones: the generated tree must hold enough files
+    # there for each class, or the demo would silently train on fewer images than it says.
+    subset, manifest, report, _ = demo_subset
+    assert report["short_classes_count"] == 0
+    counts = manifest.groupby(["split", "wnid"]).size()
+    assert set(counts["train"]) == {subset["train_per_class"]} and len(counts["train"]) == 10
+    assert set(counts["val"]) == {subset["val_per_class"]} and len(counts["val"]) == 10
+
+
+def test_demo_inputs_carry_the_class_at_the_demo_size(demo_subset):
+    # What the demo's models see (the prepared 32 px arrays, truncated trap skipped) must be
+    # learnable: a nearest-class-mean rule fitted on the training images alone scores the
+    # validation images far above chance (0.1) and far above the demo's target (0.2).
+    _, _, _, prepared = demo_subset
+    x_train = np.load(prepared / "train_x.npy").reshape(-1, 32 * 32 * 3).astype(np.float32)
+    y_train = np.load(prepared / "train_y.npy")
+    x_val = np.load(prepared / "val_x.npy").reshape(-1, 32 * 32 * 3).astype(np.float32)
+    y_val = np.load(prepared / "val_y.npy")
+    means = np.stack([x_train[y_train == c].mean(axis=0) for c in range(10)])
+    predicted = ((x_val[:, None, :] - means[None]) ** 2).sum(axis=2).argmin(axis=1)
+    assert (predicted == y_val).mean() > 0.5
+
+
+def test_demo_full_trains_every_model_over_the_demo():
+    demo, full = _overlay("demo.yaml"), _overlay("demo-full.yaml")
+    assert list(full) == ["models"]  # everything else is the demo's: the same runs are reused
+    assert full["models"] == list(MODEL_NAMES)
+    assert set(demo["models"]) < set(MODEL_NAMES)
+    # demo-full must find an input size every model accepts.
+    for model in MODEL_NAMES:
+        size = demo["input_size"].get(model, demo["input_size"]["default"])
+        assert size >= min_input_size(model), model

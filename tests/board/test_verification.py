@@ -55,9 +55,9 @@ TWIN_FACTOR = 100
 #   per float64 step: the epoch's first 2 steps only. (All 13 of the batch-4 demo epoch,
 #   measured once outside the suite: weights equal to 4.5e-15.)
 # - ResNet-152 (its 58M float64 weights are compared and copied at every step): 1 image per
-#   class. Inception-v3: 3 per class.
+#   class. Inception-v3: 3 per class. AlexNet and DenseNet-121: 20 of the demo's 40 per class.
 STEP_LIMIT = {"vgg16": 2}
-IMAGES_PER_CLASS = {"resnet152": 1, "inception_v3": 3}
+IMAGES_PER_CLASS = {"resnet152": 1, "inception_v3": 3, "alexnet": 20, "densenet121": 20}
 FROZEN_IMAGES_PER_CLASS = 2  # the frozen-weights test: 20 images (5 steps of 4, or 16 and 4)
 
 
