@@ -171,6 +171,20 @@ def _alive(pid: int) -> bool:
         return True  # no /proc to ask: alive, as kill said
 
 
+def stale_record(record: Path) -> Optional[dict]:
+    """Return a durable per-host record whose owner is gone; None where there is none or its owner still runs.
+
+    Raises ValueError for a record that cannot be read. Shared by the hotplug and power-mode
+    records: a live owner restores what it changed itself.
+    """
+    try:
+        data = json.loads(Path(record).read_text())
+    except FileNotFoundError:
+        return None
+    pid = int(data.get("pid", -1))
+    return None if pid != os.getpid() and _alive(pid) else data
+
+
 def recover_stale(record, sysfs_root: Optional[Path] = None) -> List[str]:
     """Put back the cores a dead run left changed, per its record; return what was done (empty: nothing to do).
 
@@ -178,12 +192,10 @@ def recover_stale(record, sysfs_root: Optional[Path] = None) -> List[str]:
     """
     record = Path(record)
     try:
-        data = json.loads(record.read_text())
-    except FileNotFoundError:
-        return []
+        data = stale_record(record)
     except ValueError as error:
         return [f"hotplug: {record} is unreadable ({error}); check the cores' online files by hand"]
-    if _alive(int(data.get("pid", -1))) and int(data.get("pid", -1)) != os.getpid():
+    if data is None:
         return []
     root = Path(sysfs_root or data["sysfs_root"])
     restored, errors = [], []

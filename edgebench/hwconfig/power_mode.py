@@ -200,18 +200,16 @@ def recover_stale(record) -> List[str]:
     A record whose owner still runs is left alone (that run restores the mode itself); one that
     cannot be acted on now (no nvpmodel, no right) is kept for a later try, and said so.
     """
-    from edgebench.hwconfig.hotplug import _alive
+    from edgebench.hwconfig.hotplug import stale_record
 
     record = Path(record)
     try:
-        data = json.loads(record.read_text())
-    except FileNotFoundError:
-        return []
+        data = stale_record(record)
     except ValueError as error:
         return [f"power mode: {record} is unreadable ({error}); check the mode by hand (nvpmodel -q)"]
-    pid = int(data.get("pid", -1))
-    if pid != os.getpid() and _alive(pid):
+    if data is None:
         return []
+    pid = data.get("pid")
     head = f"power mode: a run (pid {pid}) died with the board in {describe(data.get('set'))}"
     nvpmodel = shutil.which("nvpmodel")
     try:
