@@ -79,7 +79,7 @@ $(PY38_VENV)/.edgebench-installed: envs/board-py38-$(ARCH).txt
 check-envs: setup-workflow
 	$(PY) -m edgebench.interpreters --require pytorch=$(PYTORCH_VENV)/bin/python mxnet=$(MXNET_VENV)/bin/python
 
-# The demo trains the two models that learn within its budget on 2 cores (README.md, "The demo");
+# The demo trains the two models that learn within its budget on 2 cores (docs/demo.md);
 # demo-full adds the other five, at the same settings, into the same results/.
 demo: setup
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/demo.yaml

@@ -1,20 +1,21 @@
-# edgebench: CNN training benchmarks on edge boards. See README.md and DESIGN.md.
-# This file only validates the config, includes the rule families and defines `all`.
+# edgebench: CNN training benchmarks on edge boards. See README.md and docs/design.md.
+# This file only loads and checks the config, includes the rule families and defines `all`.
 import os
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
-validate(config, "schemas/config.schema.yaml")
+from edgebench import paths, workflow_config
+
+# Validated and completed exactly as `edgebench status` and `edgebench check` load it.
+workflow_config.prepare(config)
+# Host checks happen per targeted configuration (rules/common.smk, table_inputs).
+workflow_config.check(config, host=False)
 
 report: "report/workflow.rst"
-
-from edgebench import workflow_config as wc
-
-wc.check(config, host=False)  # host checks happen per targeted configuration (rules/metrics.smk)
 
 
 include: "rules/common.smk"
@@ -27,7 +28,7 @@ include: "rules/report.smk"
 
 rule all:
     input:
-        expand("results/tables/{hwcfg}.csv", hwcfg=config["run_hwconfigs"]),
+        expand(paths.TABLE, hwcfg=config["run_hwconfigs"]),
         expand("results/tables/ranking_{hwcfg}.csv", hwcfg=config["run_hwconfigs"]),
         expand("results/tables/{name}.csv", name=COMPILED),
         expand("results/figures/{hwcfg}_{kind}.png", hwcfg=config["run_hwconfigs"], kind=["summary", "learning", "to_target"]),

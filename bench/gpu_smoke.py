@@ -9,7 +9,7 @@ board's situation: no Snakemake, no network, no MXNet) and this checkout on PYTH
 2. per framework, checks that PyTorch on the CPU and on the GPU agree on the first training step
    (same initial weights, same batch, dropout off: CPU and CUDA draw different masks);
 3. trains each model for a few epochs through the runner itself (edgebench.train.runner.run)
-   on the `host` device profile with a GPU hardware configuration, and checks: run.json says
+   on the `host` board description with a GPU hardware configuration, and checks: run.json says
    done; the run trained on the GPU (the device report in run.json's provenance); cuDNN ran
    under the shared policy; the training loss fell.
 
@@ -217,7 +217,7 @@ def runner_run(checks: Checks, framework: str, model: str, hwconfig, profile: di
     outputs = {key: str(work / "results" / name / filename) for key, filename in OUTPUT_FILES.items()}
     spec = RunSpec(framework=framework, model=model, hwconfig=hwconfig, rep=0, prepared_dir=prepared,
                    input_size=size, training=dict(TRAINING), outputs=outputs, state_dir=work / "state" / name,
-                   profile=profile, monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
+                   board=profile, monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
                    lock_dir=work / "locks")
     started = time.perf_counter()
     run(spec)
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     use_gpu = not args.cpu
     print(f"mode: {'GPU' if use_gpu else 'CPU (--cpu): GPU checks skipped'}", flush=True)
 
-    from edgebench.hwconfig import load_profile, resolve
+    from edgebench.hwconfig import load_board, resolve
     from edgebench.hwconfig.resolve import host_has_gpu
 
     checks = Checks()
@@ -308,12 +308,12 @@ def main(argv=None) -> int:
 
 def run_checks(checks: Checks, args, use_gpu: bool, work: Path) -> None:
     """Build the dataset, then check each framework's first step and runs."""
-    from edgebench.hwconfig import load_profile, resolve
+    from edgebench.hwconfig import load_board, resolve
     from edgebench.hwconfig.resolve import host_has_gpu
 
     models = [m for m in args.models.split(",") if m]
     frameworks = [f for f in args.frameworks.split(",") if f]
-    profile = load_profile("host")
+    profile = load_board("host")
     hwconfig = resolve("gpu_smoke" if use_gpu else "cpu_smoke", {"cores": ["all"], "gpu": use_gpu}, profile)
     if use_gpu and not host_has_gpu():
         checks.line("FAIL", "edgebench sees the GPU (hwconfig.resolve.host_has_gpu)",

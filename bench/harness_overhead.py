@@ -49,7 +49,7 @@ def runner_side(framework: str, model: str, prepared: Path, work: Path, size: in
         framework=framework, model=model, hwcfg="cpu_cfg1", hwconfig={"cores": ["core0"]}, rep=0,
         prepared_dir=prepared, input_size=size, training=HPARAMS,
         outputs={key: work / name for key, name in OUTPUT_FILES.items()}, state_dir=work / "state",
-        device_profile="demo", monitor={"interval_s": 1.0, "power_method": "total", "idle_baseline_s": 0},
+        board="demo", monitor={"interval_s": 1.0, "power_method": "total", "idle_baseline_s": 0},
         measurement=section_defaults("measurement"),
         lock_dir=work, cpu_mode="affinity", log=None)
     spec = write_spec(document, work.with_suffix(".json"))
@@ -95,8 +95,8 @@ def bare_side(framework: str, model: str, prepared: Path, size: int) -> float:
 import time
 from edgebench import models
 from edgebench.data.loader import CachedSplit, iterate_batches
-from edgebench.hwconfig import apply, load_profile, resolve
-apply.enter(resolve("cpu_cfg1", {{"cores": ["core0"]}}, load_profile("demo")))
+from edgebench.hwconfig import apply, load_board, resolve
+apply.enter(resolve("cpu_cfg1", {{"cores": ["core0"]}}, load_board("demo")))
 MODEL, SIZE = {model!r}, {size}
 BATCHES = list(iterate_batches(CachedSplit({str(prepared)!r}, "train"), 4, seed=0, epoch=0))
 """ + BARE[framework] + "\nprint(time.perf_counter() - start)\n"

@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from edgebench import workflow_config as wc
+from edgebench import paths, workflow_config
 from edgebench.hwconfig import check_host
 from edgebench.interpreters import describe, interpreter_path, interpreter_problem, probe_frameworks
 
@@ -47,7 +47,7 @@ def verdicts(config: dict) -> list:
     rows = []
     for name in config["hwconfigs"]:
         try:
-            cfg = wc.hardware_config(config, name)
+            cfg = workflow_config.hardware_config(config, name)
             check_host(cfg)
             host_problem = None
         except ValueError as error:
@@ -80,21 +80,14 @@ def report(board: dict, config: dict, rows: list) -> str:
 
 def cli(argv) -> int:
     """Print the check; return 1 if a configuration in run_hwconfigs cannot run here, else 0."""
-    from edgebench.status import load_config
-
     parser = argparse.ArgumentParser(prog="edgebench check", description=__doc__.splitlines()[0])
-    parser.add_argument("--configfile", action="append", default=[], help="config overlays, as given to snakemake")
-    parser.add_argument("--directory", "-d", type=Path, default=Path("."), help="the workflow's working directory")
+    workflow_config.add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
-    config = load_config(args.configfile, args.directory)
-    from edgebench.hwconfig.hotplug import record_path, recover_stale
+    config = workflow_config.from_arguments(args)
+    from edgebench.hwconfig.recovery import recover_killed_runs
 
-    for line in recover_stale(record_path(args.directory / "results" / "state")):  # cores a killed run left off
-        print(line, file=sys.stderr)
-    from edgebench.hwconfig import power_mode  # and the power mode a killed run left set
-
-    for line in power_mode.recover_stale(power_mode.record_path(args.directory / "results" / "state")):
+    for line in recover_killed_runs(args.directory / paths.HOST_STATE_DIR):
         print(line, file=sys.stderr)
     board, rows = board_description(), verdicts(config)
     if args.json:

@@ -20,7 +20,8 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 # What the board side loads (relative to the checkout): it must run on Python 3.8 to 3.13 with
 # only the framework, numpy, pandas, psutil and PyYAML (tests/test_board_python.py checks it).
 BOARD_SIDE_SOURCES = ("edgebench/__init__.py", "edgebench/atomic.py", "edgebench/compat.py", "edgebench/logs.py",
-                      "edgebench/schema.py", "edgebench/data/loader.py", "edgebench/hwconfig", "edgebench/models", "edgebench/monitor",
+                      "edgebench/schema.py", "edgebench/settings.py", "edgebench/paths.py", "edgebench/timestamps.py",
+                      "edgebench/workflow_config.py", "edgebench/data/loader.py", "edgebench/hwconfig", "edgebench/models", "edgebench/monitor",
                       "edgebench/train")
 
 

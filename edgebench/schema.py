@@ -14,9 +14,19 @@ import yaml
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
+def _properties() -> dict:
+    """Return the schema's top-level properties."""
+    return yaml.safe_load(SCHEMA_PATH.read_text())["properties"]
+
+
+def top_level_default(key: str):
+    """Return the default of a top-level scalar key (cpu_mode, host_checks, board, ...)."""
+    return _properties()[key]["default"]
+
+
 def section_defaults(section: str) -> dict:
     """Return {key: default} of a top-level config section, as validation would fill them in."""
-    return _defaults(yaml.safe_load(SCHEMA_PATH.read_text())["properties"][section])
+    return _defaults(_properties()[section])
 
 
 def _defaults(schema: dict) -> dict:
@@ -36,16 +46,27 @@ def _defaults(schema: dict) -> dict:
     return filled
 
 
+def merged(base: dict, over: dict) -> dict:
+    """Return `over` merged into `base`, nested mappings key by key (Snakemake's update_config rule)."""
+    result = dict(base)
+    for key, value in over.items():
+        result[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return result
+
+
 def with_defaults(section: str, values: dict) -> dict:
     """Return a section's values over its schema defaults, nested objects merged key by key.
 
     For a section built without the workflow's validation (a test's or a benchmark's spec, an
     older spec.json): code reads every key and never writes a default of its own.
     """
-    def merge(base: dict, over: dict) -> dict:
-        merged = dict(base)
-        for key, value in over.items():
-            merged[key] = merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-        return merged
+    return merged(section_defaults(section), dict(values or {}))
 
-    return merge(section_defaults(section), dict(values or {}))
+
+def fill_defaults(config: dict) -> dict:
+    """Return a whole config over the schema's top-level defaults, each section's filled in too.
+
+    What validation does to the defaults, for a board-side Python that has no Snakemake (and
+    so no validator): `edgebench meter-check` on a board.
+    """
+    return merged(_defaults({"properties": _properties()}), config)

@@ -17,16 +17,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from edgebench import workflow_config as wc
+from edgebench import paths, workflow_config
 from edgebench.interpreters import board_environment, interpreter_path
-from edgebench.schema import SCHEMA_PATH
 from edgebench.train.checkpoint import load_checkpoint
-
-REPO = Path(__file__).resolve().parents[1]
-RUN_DIR = "results/runs/{framework}/{model}/{hwcfg}/rep{rep}"
-STATE_DIR = "results/state/{framework}/{model}/{hwcfg}/rep{rep}"
 
 
 @dataclass
@@ -46,25 +40,14 @@ class RunStatus:
     basis: str = ""
 
 
-def load_config(configfiles=(), workdir=Path(".")) -> dict:
-    """Return the workflow config as Snakemake builds it: config.yaml, then each --configfile merged over it."""
-    from snakemake.utils import update_config, validate
-
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for path in configfiles:
-        update_config(config, yaml.safe_load((workdir / path).read_text()) or {})
-    validate(config, str(SCHEMA_PATH))
-    return config
-
-
 def run_status(config: dict, workdir: Path, framework: str, model: str, hwcfg: str, rep: int) -> RunStatus:
     """Return the state of one run from its outputs and its state directory."""
     keys = dict(framework=framework, model=model, hwcfg=hwcfg, rep=rep)
     epochs = int(config["training"]["epochs"])
-    run_json = workdir / RUN_DIR.format(**keys) / "run.json"
+    run_json = workdir / paths.run_dir(**keys) / paths.RUN_FILES["run_json"]
     if run_json.exists():
         summary = json.loads(run_json.read_text())
-        epochs_csv = run_json.with_name("epochs.csv")
+        epochs_csv = run_json.with_name(paths.RUN_FILES["epochs"])
         times = list(pd.read_csv(epochs_csv)["epoch_seconds"]) if epochs_csv.exists() else []
         if summary.get("status") == "done":
             outdated = summary.get("training", {}).get("epochs") != epochs
@@ -74,7 +57,7 @@ def run_status(config: dict, workdir: Path, framework: str, model: str, hwcfg: s
         state = "refused" if summary.get("status") == "refused" else "failed"
         return RunStatus(**keys, state=state, epochs_done=len(times), epochs=epochs, epoch_times=times,
                          detail=summary.get("reason") or "")
-    checkpoint = load_checkpoint(workdir / STATE_DIR.format(**keys))
+    checkpoint = load_checkpoint(workdir / paths.state_dir(**keys))
     if checkpoint:
         times = [row["epoch_seconds"] for row in checkpoint["epochs"]]
         return RunStatus(**keys, state="partial", epochs_done=len(times), epochs=epochs, epoch_times=times)
@@ -124,19 +107,19 @@ def estimate(statuses: list[RunStatus], calibrate=None) -> None:
 
 def calibrate_epoch_seconds(config: dict, workdir: Path, status: RunStatus, steps: int = 3) -> float:
     """Return seconds per epoch extrapolated from a few timed train steps, in a child pinned to the config."""
-    size = wc.input_size(config, status.model)
-    prepared = workdir / f"results/dataset/{size}"
+    size = workflow_config.input_size(config, status.model)
     subset = config["dataset"]["subset"]
     classes = subset["classes"]
     n_classes = 10 if classes == "thesis10" else (classes if isinstance(classes, int) else len(classes))
-    train_images = len(__import__("numpy").load(prepared / "train_y.npy", mmap_mode="r")) \
-        if (prepared / "train_y.npy").exists() else n_classes * subset["train_per_class"]
+    train_labels = workdir / paths.PREPARED["train_y"].format(size=size)
+    train_images = len(__import__("numpy").load(train_labels, mmap_mode="r")) \
+        if train_labels.exists() else n_classes * subset["train_per_class"]
     val_images = n_classes * subset["val_per_class"]
     batch = int(config["training"]["batch_size"])
     command = [interpreter_path(config, status.framework), "-m", "edgebench.train.calibrate", "--framework", status.framework, "--model",
                status.model, "--size", str(size), "--classes", str(n_classes), "--batch", str(batch),
                "--steps", str(steps), "--hwconfig", json.dumps(config["hwconfigs"][status.hwcfg]),
-               "--hwcfg-name", status.hwcfg, "--profile", str(config["device_profile"])]
+               "--hwcfg-name", status.hwcfg, "--board", str(config["board"])]
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=board_environment()).stdout
     seconds_per_batch = float(out.strip().splitlines()[-1])
     # Validation batches cost roughly a third of a training step (forward only).
@@ -161,7 +144,7 @@ def collect(config: dict, workdir: Path, hwcfgs: list[str]) -> list[RunStatus]:
         refusal = None
         try:
             if config["host_checks"] == "here":  # else each node decides for itself (a cluster)
-                wc.runnable_config(config, hwcfg)
+                workflow_config.runnable_config(config, hwcfg)
         except ValueError as error:  # HardwareConfigError, InterpreterError: the workflow will refuse these runs
             refusal = str(error)
         for fw in config["frameworks"]:
@@ -202,19 +185,14 @@ def cli(argv) -> int:
     """Return 0 after printing the status of the runs a target needs."""
     parser = argparse.ArgumentParser(prog="edgebench status", description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", help="results/tables/<hwcfg>.csv or <hwcfg> (default: run_hwconfigs)")
-    parser.add_argument("--configfile", action="append", default=[], help="config overlays, as given to snakemake")
-    parser.add_argument("--directory", "-d", type=Path, default=Path("."), help="the workflow's working directory")
+    workflow_config.add_arguments(parser)
     parser.add_argument("--calibrate", action="store_true", help="time a few steps for runs with no measurement")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    config = load_config(args.configfile, args.directory)
-    from edgebench.hwconfig.hotplug import record_path, recover_stale
+    config = workflow_config.from_arguments(args)
+    from edgebench.hwconfig.recovery import recover_killed_runs
 
-    for line in recover_stale(record_path(args.directory / "results" / "state")):  # cores a killed run left off
-        print(line, file=sys.stderr)
-    from edgebench.hwconfig import power_mode  # and the power mode a killed run left set
-
-    for line in power_mode.recover_stale(power_mode.record_path(args.directory / "results" / "state")):
+    for line in recover_killed_runs(args.directory / paths.HOST_STATE_DIR):
         print(line, file=sys.stderr)
     statuses = collect(config, args.directory, target_hwcfgs(config, args.targets))
     calibrate = (lambda s: calibrate_epoch_seconds(config, args.directory, s)) if args.calibrate else None

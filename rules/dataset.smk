@@ -17,7 +17,7 @@ rule dataset_stats:
     input:
         root=DATASET["root"],
     output:
-        "results/dataset/stats.json",
+        paths.STATS,
     log:
         "results/logs/dataset_stats.log",
     script:
@@ -27,10 +27,10 @@ rule dataset_stats:
 rule subset:
     input:
         root=DATASET["root"],
-        stats="results/dataset/stats.json",
+        stats=paths.STATS,
     output:
-        manifest="results/dataset/manifest.csv",
-        report="results/dataset/subset_report.json",
+        manifest=paths.MANIFEST,
+        report=paths.SUBSET_REPORT,
     params:
         subset=DATASET["subset"],
     log:
@@ -39,16 +39,12 @@ rule subset:
         "../workflow_scripts/subset.py"
 
 
-PREPARED_FILES = ("train_x.npy", "train_y.npy", "val_x.npy", "val_y.npy", "classes.json", "report.json")
-PREPARED = {Path(name).stem: "results/dataset/{size}/" + name for name in PREPARED_FILES}
-
-
 rule prepare:
     input:
         root=DATASET["root"],
-        manifest="results/dataset/manifest.csv",
+        manifest=paths.MANIFEST,
     output:
-        **PREPARED,
+        **paths.PREPARED,
     log:
         "results/logs/prepare_{size}.log",
     script:

@@ -5,12 +5,12 @@
 rule flops:
     input:
         # The classifier's size depends on the number of classes the prepared data holds.
-        classes=PREPARED["classes"].format(size=wc.input_size(config, config["models"][0])),
+        classes=paths.PREPARED["classes"].format(size=workflow_config.input_size(config, config["models"][0])),
         code=package_files("models/*.py", "models/torch/*.py"),
     output:
-        json="results/flops.json",
+        json=paths.FLOPS,
     params:
-        sizes={model: wc.input_size(config, model) for model in config["models"]},
+        sizes={model: workflow_config.input_size(config, model) for model in config["models"]},
     log:
         "results/logs/flops.log",
     script:
@@ -22,11 +22,11 @@ rule peak:
     input:
         code=package_files("train/peak.py"),
     output:
-        json="results/peak/{hwcfg}.json",
+        json=paths.PEAK,
     params:
-        hwconfig=lambda wildcards: config["hwconfigs"][wildcards.hwcfg],
-        device_profile=config["device_profile"],
-        lock_dir="results/state",  # the power-mode record, shared with the runs (rules/train.smk)
+        hwconfig=hwconfig_of,
+        board=config["board"],
+        lock_dir=paths.HOST_STATE_DIR,  # the power-mode record, shared with the runs
     threads: measured_run_threads
     resources:
         **MEASURED_RESOURCES,

@@ -1,36 +1,16 @@
 # Figures (plotnine, PNG and PDF): per-run traces, per-configuration summaries and learning
 # curves, and the comparisons across configurations. PNGs are marked for `snakemake --report`.
-
-
-def run_figures(hwcfgs):
-    """Return the per-run trace figures of the given configurations."""
-    return [
-        f"results/figures/runs/{framework}_{model}_{hwcfg}_rep{rep}.png"
-        for hwcfg in hwcfgs
-        for framework in config["frameworks"]
-        for model in config["models"]
-        for rep in range(config["repetitions"])
-    ]
-
+# Input functions and the per-run figure paths: rules/common.smk.
 
 FIGURE_CODE = package_files("analysis/figures.py")
-
-
-RUN_FIGURE = "results/figures/runs/{framework}_{model}_{{hwcfg}}_rep{rep}.{ext}"
-
-
-def run_figure_outputs(ext):
-    """Return the per-run figure paths of one configuration ({hwcfg} left as the wildcard)."""
-    return expand(RUN_FIGURE, framework=config["frameworks"], model=config["models"],
-                  rep=range(config["repetitions"]), ext=ext)
 
 
 # One job draws every run of a configuration: a job per run would spend most of its time
 # starting Python and importing plotnine.
 rule run_figures:
     input:
-        hw_csv=lambda wildcards: [f"{run}/hw.csv" for run in runs_of(wildcards.hwcfg)],
-        epochs=lambda wildcards: [f"{run}/epochs.csv" for run in runs_of(wildcards.hwcfg)],
+        hw_csv=run_files_of("hw_csv"),
+        epochs=run_files_of("epochs"),
         code=FIGURE_CODE,
     output:
         png=[report(path, caption="../report/run_traces.rst", category="Hardware traces", subcategory="{hwcfg}")
@@ -44,7 +24,7 @@ rule run_figures:
 
 rule config_figure:
     input:
-        table="results/tables/{hwcfg}.csv",
+        table=paths.TABLE,
         code=FIGURE_CODE,
     output:
         png=report("results/figures/{hwcfg}_summary.png", caption="../report/config_summary.rst",
@@ -58,7 +38,7 @@ rule config_figure:
 
 rule to_target_figure:
     input:
-        table="results/tables/{hwcfg}.csv",
+        table=paths.TABLE,
         code=FIGURE_CODE,
     output:
         png=report("results/figures/{hwcfg}_to_target.png", caption="../report/to_target.rst",
@@ -72,7 +52,7 @@ rule to_target_figure:
 
 rule learning_figure:
     input:
-        epochs=lambda wildcards: [f"{run}/epochs.csv" for run in runs_of(wildcards.hwcfg)],
+        epochs=run_files_of("epochs"),
         code=FIGURE_CODE,
     output:
         png=report("results/figures/{hwcfg}_learning.png", caption="../report/learning.rst",

@@ -26,7 +26,7 @@ def board_python(framework: str) -> str:
 
 # The smallest demo that exercises every stage: 10 classes x 8 train / 4 val images at 64 px.
 TINY = {
-    "device_profile": "demo",
+    "board": "demo",
     "dataset": {
         "source": "demo",
         "root": "data/demo_imagenet",
@@ -80,7 +80,7 @@ def run_document(framework: str, model: str, prepared: Path, work: Path, *, epoc
         training={"epochs": epochs, "batch_size": batch_size, "optimizer": "sgd", "learning_rate": 0.01,
                   "momentum": 0.9, "weight_decay": 5e-4, "seed": 0, "augment": False},
         outputs={key: work / name for key, name in OUTPUT_FILES.items()}, state_dir=work / "state",
-        device_profile="demo", monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
+        board="demo", monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
         measurement=section_defaults("measurement"),
         lock_dir=work, cpu_mode="affinity", log=work.parent / f"{work.name}.log")
 

@@ -58,12 +58,12 @@ def test_the_flop_count_and_the_peak_run_in_the_pytorch_interpreter(tmp_path):
     assert counts["vgg16@224"]["forward_flops_per_sample"] == pytest.approx(30.9e9, rel=0.01)
     assert 2.5 < counts["vgg16@224"]["training_flops_per_sample"] / counts["vgg16@224"]["forward_flops_per_sample"] < 3
     assert counts["lenet@32"]["forward_flops_per_sample"] == pytest.approx(1.30e6, rel=0.01)
-    subprocess.run([python, "-m", "edgebench.train.peak", "--profile", "demo", "--hwcfg", "cpu_cfg1",
+    subprocess.run([python, "-m", "edgebench.train.peak", "--board", "demo", "--hwcfg", "cpu_cfg1",
                     "--hwconfig", '{"cores": ["core0"]}', "--out", str(peak)], check=True, env=board_environment(),
                    timeout=300)
     record = json.loads(peak.read_text())
     assert record["gflops_per_s"] > 0.5 and record["cores"] == [0] and record["threads"] == 1
-    subprocess.run([python, "-m", "edgebench.train.peak", "--profile", "demo", "--hwcfg", "gpu_cfg1",
+    subprocess.run([python, "-m", "edgebench.train.peak", "--board", "demo", "--hwcfg", "gpu_cfg1",
                     "--hwconfig", '{"cores": ["core0"], "gpu": true}', "--out", str(peak)], check=True,
                    env=board_environment(), timeout=300)
     refused = json.loads(peak.read_text())

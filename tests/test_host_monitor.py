@@ -6,7 +6,8 @@ import time
 
 import pandas as pd
 
-from edgebench.monitor.host import HostSampler, parse_host_log, utc_now
+from edgebench.monitor.host import HostSampler, parse_host_log
+from edgebench.timestamps import utc_now
 from edgebench.hwconfig.resolve import host_cores
 
 

@@ -1,12 +1,11 @@
 """Device profiles, configuration resolution, host checks, and real pinning in a child process."""
 
 import json
-import os
 import subprocess
 
 import pytest
 
-from edgebench.hwconfig import HardwareConfigError, check_host, load_profile, resolve
+from edgebench.hwconfig import HardwareConfigError, check_host, load_board, resolve
 from edgebench.hwconfig.apply import thread_environment
 from edgebench.hwconfig.resolve import host_cores, host_has_gpu
 from edgebench.interpreters import board_environment
@@ -14,20 +13,20 @@ from tests.conftest import board_python
 
 
 def test_demo_profile_maps_two_cores():
-    profile = load_profile("demo")
+    profile = load_board("demo")
     assert profile["cores"] == {"core0": [0], "core1": [1]}
     cfg = resolve("cpu_cfg3", {"cores": ["core0", "core1"]}, profile)
     assert cfg.cores == (0, 1) and cfg.threads == 2 and not cfg.gpu
 
 
 def test_unknown_profile_names_the_key():
-    with pytest.raises(FileNotFoundError, match="device_profile 'no_such_board' not found"):
-        load_profile("no_such_board")
+    with pytest.raises(FileNotFoundError, match="board 'no_such_board' not found"):
+        load_board("no_such_board")
 
 
 def test_unknown_core_group_is_refused():
     with pytest.raises(HardwareConfigError, match=r"hwconfigs\.cpu_cfg1\.cores: core group 'a57'"):
-        resolve("cpu_cfg1", {"cores": ["a57"]}, load_profile("demo"))
+        resolve("cpu_cfg1", {"cores": ["a57"]}, load_board("demo"))
 
 
 def test_core_the_host_lacks_is_refused():
@@ -39,7 +38,7 @@ def test_core_the_host_lacks_is_refused():
 
 
 def test_gpu_config_on_host_without_gpu_is_refused():
-    cfg = resolve("gpu_cfg1", {"cores": ["core0"], "gpu": True}, load_profile("demo"))
+    cfg = resolve("gpu_cfg1", {"cores": ["core0"], "gpu": True}, load_board("demo"))
     with pytest.raises(HardwareConfigError, match=r"hwconfigs\.gpu_cfg1\.gpu: true, but this host has no usable"):
         check_host(cfg, gpu_available=False)
     if not host_has_gpu():  # the real probe agrees on this machine
@@ -48,12 +47,12 @@ def test_gpu_config_on_host_without_gpu_is_refused():
 
 
 def test_all_group_takes_every_usable_core():
-    cfg = resolve("cpu_all", {"cores": ["all"]}, load_profile("host"))
+    cfg = resolve("cpu_all", {"cores": ["all"]}, load_board("host"))
     assert set(cfg.cores) == host_cores()
 
 
 def test_cpu_config_hides_gpu_and_sizes_threads():
-    cfg = resolve("cpu_cfg1", {"cores": ["core0"]}, load_profile("demo"))
+    cfg = resolve("cpu_cfg1", {"cores": ["core0"]}, load_board("demo"))
     env = thread_environment(cfg)
     assert env["OMP_NUM_THREADS"] == "1" and env["CUDA_VISIBLE_DEVICES"] == ""
 
@@ -73,9 +72,9 @@ def test_enter_pins_a_real_process_in_the_frameworks_own_interpreter(framework):
     # A child process enters the config exactly as a training run does, then imports its framework.
     code = f"""
 import json, os
-from edgebench.hwconfig import load_profile, resolve
+from edgebench.hwconfig import load_board, resolve
 from edgebench.hwconfig.apply import enter
-enter(resolve("cpu_cfg2", {{"cores": ["core1"]}}, load_profile("demo")))
+enter(resolve("cpu_cfg2", {{"cores": ["core1"]}}, load_board("demo")))
 {THREADS_SEEN[framework]}
 print(json.dumps({{"affinity": sorted(os.sched_getaffinity(0)), "omp": os.environ["OMP_NUM_THREADS"], **seen}}))
 """

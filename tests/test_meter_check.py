@@ -30,7 +30,7 @@ def busy_loops() -> int:
 
 
 def overlay(tmp_path, external: dict, root=None) -> Path:
-    config = {"device_profile": "demo", "monitor": {"external": external}}
+    config = {"board": "demo", "monitor": {"external": external}}
     if root is not None:
         config["monitor"]["rails"] = {"enabled": True, "rate_hz": 20, "sysfs_root": str(root)}
     path = tmp_path / "meter.yaml"

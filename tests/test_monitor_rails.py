@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import pytest
 
-from edgebench.hwconfig import load_profile
+from edgebench.hwconfig import load_board
 from edgebench.monitor import MonitorRefused, check_monitor
 from edgebench.monitor.power import add_total_power
 from edgebench.monitor.rails import RailsSampler, find_channels, parse_rails_log
@@ -23,7 +23,7 @@ def test_every_jetpack_layout_gives_the_boards_rails_in_milliwatts(tmp_path, boa
     channels, found = find_channels(tmp_path)
     readings = {c.rail: c.read_mw() for c in channels}
     assert readings == pytest.approx(expected_rail_mw(board, jetpack))
-    power = load_profile(board)["power"]
+    power = load_board(board)["power"]
     # The profile names this source's rails: what a board shows is among them, its total always.
     assert set(readings) <= set(power["sysfs_rails"])
     assert set(power["total_rails"]) <= set(readings)
@@ -119,7 +119,7 @@ def test_cut_lines_and_restarts_are_read_as_the_sampler_wrote_them(tmp_path):
 
 
 def test_auto_runs_where_the_profile_names_rails_and_the_board_has_them(tmp_path):
-    tx2 = load_profile("tx2")
+    tx2 = load_board("tx2")
     rails = {"enabled": "auto", "rate_hz": 10, "sysfs_root": str(tmp_path)}
     # No monitors yet: auto stays off, saying why; `true` refuses the run, naming the key.
     plan = check_monitor(tx2, {"rails": rails})
@@ -129,7 +129,7 @@ def test_auto_runs_where_the_profile_names_rails_and_the_board_has_them(tmp_path
     # A profile naming no sysfs_rails (the demo host) leaves auto off even where rails exist.
     make_jetson_rails(tmp_path, "tx2", "jp4")
     assert check_monitor(tx2, {"rails": rails}).names == ["tegrastats", "rails"]
-    demo = check_monitor(load_profile("demo"), {"rails": rails})
+    demo = check_monitor(load_board("demo"), {"rails": rails})
     assert demo.names == ["host"] and "names no sysfs_rails" in demo.reasons["rails"]
     assert check_monitor(tx2, {"rails": {**rails, "enabled": False}}).names == ["tegrastats"]
 
@@ -138,10 +138,10 @@ def test_rails_without_the_profiles_total_are_not_the_power_source(tmp_path):
     # A Nano's rails on a board whose profile wants TX2's VDD_IN: auto declines, true refuses.
     make_jetson_rails(tmp_path, "nano", "jp4")
     rails = {"enabled": "auto", "rate_hz": 10, "sysfs_root": str(tmp_path)}
-    plan = check_monitor(load_profile("tx2"), {"rails": rails})
-    assert plan.names == ["tegrastats"] and "lack the total rails of device profile 'tx2' (VDD_IN)" in plan.reasons["rails"]
+    plan = check_monitor(load_board("tx2"), {"rails": rails})
+    assert plan.names == ["tegrastats"] and "lack the total rails of board description 'tx2' (VDD_IN)" in plan.reasons["rails"]
     with pytest.raises(MonitorRefused, match="monitor.rails.enabled: true, but the rails found"):
-        check_monitor(load_profile("tx2"), {"rails": {**rails, "enabled": True}})
+        check_monitor(load_board("tx2"), {"rails": {**rails, "enabled": True}})
 
 
 @pytest.mark.parametrize("module", ["edgebench.monitor.rails", "edgebench.monitor.wall"])

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from edgebench.analysis.table import build_table, table_markdown
-from edgebench.hwconfig import load_profile
+from edgebench.hwconfig import load_board
 from edgebench.monitor import open_monitor, read_monitor, trailing_wait_s
 from edgebench.monitor.host import parse_host_log
 from edgebench.schema import section_defaults
@@ -36,7 +36,7 @@ def monitor(root, plug, *, interval_s=0.2, rate_hz=20) -> dict:
 
 
 def test_with_no_other_source_hw_csv_is_the_primarys_alone(tmp_path):
-    demo = load_profile("demo")
+    demo = load_board("demo")
     with open_monitor(demo, tmp_path / "hw.log", 0.2) as running:
         assert running.plan.names == ["host"]
         time.sleep(0.5)
@@ -52,7 +52,7 @@ def test_tegrastats_rails_and_wall_merge_into_one_trace(tmp_path, monkeypatch):
     for name in ("FAKE_TEGRASTATS_LINES", "FAKE_TEGRASTATS_PARTIAL", "FAKE_TEGRASTATS_STDERR", "FAKE_TEGRASTATS_REPLAY"):
         monkeypatch.delenv(name, raising=False)
     make_jetson_rails(tmp_path, "tx2", "jp4")
-    tx2 = load_profile("tx2")
+    tx2 = load_board("tx2")
     with FakePlug(watts=8.25) as plug:
         settings = monitor(tmp_path, plug)
         with open_monitor(tx2, tmp_path / "state" / "hw.log", settings) as running:
@@ -91,27 +91,27 @@ DRIVER = textwrap.dedent("""
     import json, sys
     from pathlib import Path
     from edgebench import logs
-    from edgebench.hwconfig import load_profile, resolve
+    from edgebench.hwconfig import load_board, resolve
     from edgebench.train import runner, spec as run_spec
 
     prepared, work, monitor = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
     work.mkdir(parents=True, exist_ok=True)
     logs.setup(str(work / "train.log"))
-    profile = load_profile(sys.argv[4])
+    profile = load_board(sys.argv[4])
     spec = run_spec.RunSpec(
         framework="pytorch", model=sys.argv[5], hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
         prepared_dir=prepared, input_size=32,
         training={"epochs": 2, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
                   "weight_decay": 5e-4, "seed": 0, "augment": False},
         outputs={key: str(work / "run" / name) for key, name in run_spec.OUTPUT_FILES.items()},
-        state_dir=work / "state", profile=profile, monitor=monitor, lock_dir=work)
+        state_dir=work / "state", board=profile, monitor=monitor, lock_dir=work)
     runner.run(spec)
 """)
 
 
 def jetson_profile(tmp_path) -> Path:
-    """Return a device profile: the TX2's monitor and power, on core 0 of this machine."""
-    profile = {**load_profile("tx2"), "name": "tx2_on_core0", "cores": {"core0": [0]}, "gpu": None}
+    """Return a board description: the TX2's monitor and power, on core 0 of this machine."""
+    profile = {**load_board("tx2"), "name": "tx2_on_core0", "cores": {"core0": [0]}, "gpu": None}
     path = tmp_path / "tx2_on_core0.yaml"
     path.write_text(json.dumps(profile))  # JSON is YAML
     return path
@@ -136,7 +136,7 @@ def test_a_run_with_all_three_sources_reports_each_and_the_table_shows_them(tmp_
     assert summary["status"] == "done", summary["reason"]
     assert summary["monitor"]["power_source"] == "rails"
     assert set(summary["monitor"]["sources"]) == {"tegrastats", "rails", "wall"}
-    assert summary["monitor"]["sources"]["rails"]["rails"] == load_profile("tx2")["power"]["sysfs_rails"]
+    assert summary["monitor"]["sources"]["rails"]["rails"] == load_board("tx2")["power"]["sysfs_rails"]
     energy = summary["energy"]
     assert energy["avg_power_w"] == pytest.approx(3.133) and energy["coverage"] > 0.99
     compared = energy["compared"]
@@ -166,7 +166,7 @@ def test_a_run_whose_meter_does_not_answer_is_a_refusal_naming_the_key(tmp_path)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    profile = load_profile("demo")
+    profile = load_board("demo")
     from edgebench.hwconfig import resolve
 
     settings = {**section_defaults("monitor"),
@@ -177,7 +177,7 @@ def test_a_run_whose_meter_does_not_answer_is_a_refusal_naming_the_key(tmp_path)
         framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
         prepared_dir=tmp_path, input_size=32, training={"epochs": 1, "batch_size": 4, "seed": 0},
         outputs={key: str(work / "run" / name) for key, name in run_spec.OUTPUT_FILES.items()},
-        state_dir=work / "state", profile=profile, monitor=settings, lock_dir=work)
+        state_dir=work / "state", board=profile, monitor=settings, lock_dir=work)
     summary = runner.run(spec)
     assert summary["status"] == "refused"
     assert summary["reason"].startswith(f"monitor.external.url: http://127.0.0.1:{port}/status did not answer")

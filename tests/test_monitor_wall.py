@@ -157,16 +157,16 @@ def test_readings_lost_while_sampling_are_counted_and_never_filled_in(tmp_path):
 def test_the_merged_trace_holds_the_wall_readings_beside_the_host_samples(tmp_path):
     # The host sampler (primary) and the wall poller write their own logs; read_monitor merges them
     # by timestamp, each column empty where its source has none.
-    from edgebench.hwconfig import load_profile
+    from edgebench.hwconfig import load_board
     from edgebench.monitor import open_monitor
 
     with FakePlug(watts=9.5) as plug:
         monitor = {"interval_s": 0.2, "external": external(type="http-json", preset="tasmota", host=plug.host,
                                                            interval_s=0.2)}
-        with open_monitor(load_profile("demo"), tmp_path / "hw.log", monitor) as running:
+        with open_monitor(load_board("demo"), tmp_path / "hw.log", monitor) as running:
             assert running.plan.names == ["host", "wall"]
             time.sleep(1.0)
-    trace = read_monitor(load_profile("demo"), tmp_path / "hw.log", monitor)
+    trace = read_monitor(load_board("demo"), tmp_path / "hw.log", monitor)
     hw = trace.hw
     stamps = pd.to_datetime(hw["timestamp"], format="ISO8601")
     assert stamps.is_monotonic_increasing

@@ -1,4 +1,4 @@
-"""Total power per board: device profiles, the rule by rail name, thesis_sum, estimates."""
+"""Total power per board: board descriptions, the rule by rail name, thesis_sum, estimates."""
 
 import json
 import math
@@ -7,13 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edgebench.monitor.power import (
-    PROFILES_DIR,
-    add_total_power,
-    load_profile,
-    total_is_estimate,
-    total_power_spec,
-)
+from edgebench.hwconfig.boards import BOARDS_DIR, load_board
+from edgebench.monitor.power import add_total_power, total_is_estimate, total_power_spec
 from edgebench.monitor.tegrastats import parse_log
 
 SAMPLES = Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl"
@@ -37,7 +32,7 @@ TOTALS = [
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_profiles_load_and_name_their_total_among_their_rails(board):
-    profile = load_profile(board)
+    profile = load_board(board)
     assert profile["name"] == board and profile["monitor"] == "tegrastats" and profile["gpu"] == "cuda"
     power = profile["power"]
     assert set(power["total_rails"]) <= set(power["rails"])
@@ -45,7 +40,7 @@ def test_profiles_load_and_name_their_total_among_their_rails(board):
 
 
 def test_tx2_profile_matches_the_thesis_board():
-    profile = load_profile("tx2")
+    profile = load_board("tx2")
     assert profile["cores"] == {"a57": [0, 3, 4, 5], "denver": [1, 2]}
     assert profile["power"]["total_rails"] == ["VDD_IN"]
     assert len(profile["power"]["thesis_sum_rails"]) == 6
@@ -54,12 +49,12 @@ def test_tx2_profile_matches_the_thesis_board():
 def test_load_profile_by_path_and_unknown_name(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("name: mine\npower: {total_rails: [VDD_IN]}\n")
-    assert load_profile(path)["name"] == "mine"
+    assert load_board(path)["name"] == "mine"
     with pytest.raises(FileNotFoundError, match="'tx9' not found.*tx2"):
-        load_profile("tx9")
+        load_board("tx9")
     (tmp_path / "bad.yaml").write_text("- just a list\n")
     with pytest.raises(ValueError, match="bad.yaml"):
-        load_profile(tmp_path / "bad.yaml")
+        load_board(tmp_path / "bad.yaml")
 
 
 @pytest.mark.parametrize("index, board, total, estimate", TOTALS)
@@ -141,5 +136,5 @@ def test_unknown_method_is_refused():
 
 
 def test_every_profile_file_is_listed_here():
-    owned = {p.stem for p in PROFILES_DIR.glob("*.yaml")} - {"demo", "host"}
+    owned = {p.stem for p in BOARDS_DIR.glob("*.yaml")} - {"demo", "host"}
     assert owned == set(BOARDS)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from edgebench.hwconfig import HardwareConfigError, check_host, load_profile, power_mode, resolve
+from edgebench.hwconfig import HardwareConfigError, check_host, load_board, power_mode, resolve
 from edgebench.hwconfig.power_mode import PowerMode, PowerModeRefused, parse_modes, parse_query, recover_stale
 from edgebench.interpreters import board_environment
 from edgebench.train.spec import write_spec
@@ -94,11 +94,11 @@ def test_the_schema_takes_an_id_or_a_name(value, valid):
 
 def test_host_checks_refuse_a_mode_this_board_lacks_before_anything_runs(board):
     # The check Snakemake makes while it builds the DAG (host_checks: here), and `edgebench check`.
-    cfg = resolve("cpu_cfg1", {"cores": ["core0"], "power_mode": "MAXN"}, load_profile("demo"))
+    cfg = resolve("cpu_cfg1", {"cores": ["core0"], "power_mode": "MAXN"}, load_board("demo"))
     with pytest.raises(HardwareConfigError, match=rf"^hwconfigs\.cpu_cfg1\.power_mode: 'MAXN' is not a power mode of "
                                                   rf"this board \(nvpmodel lists: {re.escape(MODES)}\)$"):
         check_host(cfg)
-    check_host(resolve("cpu_cfg1", {"cores": ["core0"], "power_mode": 0}, load_profile("demo")))
+    check_host(resolve("cpu_cfg1", {"cores": ["core0"], "power_mode": 0}, load_board("demo")))
     assert board.sets() == []  # checking changes nothing
 
 

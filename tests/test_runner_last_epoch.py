@@ -19,7 +19,7 @@ DRIVER = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
     from edgebench import logs
-    from edgebench.hwconfig import load_profile, resolve
+    from edgebench.hwconfig import load_board, resolve
     from edgebench.train import runner, spec as run_spec, summary
 
     prepared, work = Path(sys.argv[1]), Path(sys.argv[2])
@@ -27,14 +27,14 @@ DRIVER = textwrap.dedent("""
     logs.setup(str(work / f"train-{epochs}-{sys.argv[4]}.log"))
     if cut:
         summary.publish = lambda spec, state: os._exit(137)  # dies where a power cut could strike
-    profile = load_profile("demo")
+    profile = load_board("demo")
     spec = run_spec.RunSpec(
         framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
         prepared_dir=prepared, input_size=32,
         training={"epochs": epochs, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
                   "weight_decay": 5e-4, "seed": 0, "augment": False},
         outputs={key: str(work / "run" / name) for key, name in run_spec.OUTPUT_FILES.items()},
-        state_dir=work / "state", profile=profile, lock_dir=work)
+        state_dir=work / "state", board=profile, lock_dir=work)
     runner.run(spec)
 """)
 

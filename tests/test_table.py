@@ -93,7 +93,7 @@ def test_runs_from_several_boards_get_a_host_column(tmp_path):
 def test_runs_from_different_kinds_of_board_are_refused(tmp_path):
     runs = [make_run(tmp_path, "pytorch", "lenet", 0, [1.0], [1.0], [0.5], [0.9], host="a", profile="tx2"),
             make_run(tmp_path, "mxnet", "lenet", 0, [1.0], [1.0], [0.5], [0.9], host="b", profile="nano")]
-    with pytest.raises(MixedBoardsError, match="different device profiles.*tx2: pytorch/lenet/rep0@a"):
+    with pytest.raises(MixedBoardsError, match="different board descriptions.*tx2: pytorch/lenet/rep0@a"):
         build_table(runs)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgebench.hwconfig import load_profile
+from edgebench.hwconfig import load_board
 from edgebench.monitor import trailing_wait_s
 from edgebench.monitor.tegrastats import TegrastatsRunner, parse_log, utc_stamp
 
@@ -23,7 +23,7 @@ def test_tegrastats_prints_after_the_end_within_the_wait(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     for name in ("FAKE_TEGRASTATS_LINES", "FAKE_TEGRASTATS_PARTIAL", "FAKE_TEGRASTATS_STDERR"):
         monkeypatch.delenv(name, raising=False)
-    profile, interval_s = load_profile("tx2"), 1.0
+    profile, interval_s = load_board("tx2"), 1.0
     log = tmp_path / "hw.log"
     with TegrastatsRunner(log, interval_ms=round(interval_s * 1000)) as runner:
         deadline = time.monotonic() + 15
@@ -37,4 +37,4 @@ def test_tegrastats_prints_after_the_end_within_the_wait(tmp_path, monkeypatch):
 
 
 def test_the_host_sampler_needs_no_wait():
-    assert trailing_wait_s(load_profile("host"), 1.0) == 0.0
+    assert trailing_wait_s(load_board("host"), 1.0) == 0.0

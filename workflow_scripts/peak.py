@@ -10,7 +10,7 @@ from edgebench.interpreters import run_module
 logs.setup(snakemake.log[0])
 w, p = snakemake.wildcards, snakemake.params
 reason = run_module(snakemake.config, "pytorch",
-                    ["edgebench.train.peak", "--profile", p.device_profile, "--hwcfg", w.hwcfg,
+                    ["edgebench.train.peak", "--board", p.board, "--hwcfg", w.hwcfg,
                      "--hwconfig", json.dumps(p.hwconfig), "--out", snakemake.output.json,
                      "--record-dir", p.lock_dir], "the GEMM peak")
 if reason:

@@ -16,7 +16,7 @@ document = spec_document(
     framework=w.framework, model=w.model, hwcfg=w.hwcfg, hwconfig=p.hwconfig, rep=w.rep,
     prepared_dir=Path(snakemake.input.data[0]).parent, input_size=p.input_size, training=p.training,
     outputs={key: snakemake.output[key] for key in OUTPUT_FILES}, state_dir=p.state_dir,
-    device_profile=p.device_profile, monitor=p.monitor, measurement=p.measurement, lock_dir=p.lock_dir,
+    board=p.board, monitor=p.monitor, measurement=p.measurement, lock_dir=p.lock_dir,
     cpu_mode=p.cpu_mode, log=os.path.abspath(snakemake.log[0]),
 )
 spec_path = write_spec(document, Path(p.state_dir) / "spec.json")

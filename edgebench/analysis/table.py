@@ -1,4 +1,4 @@
-"""Per-configuration table (DESIGN.md contract; thesis Table 5.6 form) from the runs' files.
+"""Per-configuration table (the contract in docs/design.md; thesis Table 5.6 form) from the runs' files.
 
 Statistics follow the thesis, which reported one run per cell with "mean ± std" over its
 epochs: `loss`, `val_acc`, `top5_acc` and `epoch_time_s` are means over a run's epochs, then
@@ -45,7 +45,7 @@ PARTIAL_MARK = "†"
 
 
 class MixedBoardsError(ValueError):
-    """Runs of one configuration came from boards with different device profiles."""
+    """Runs of one configuration came from boards with different board descriptions."""
 
 
 def _std(values) -> float:
@@ -123,25 +123,12 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = 
     # The worst run's: one partial trace is enough to make a mean over runs partial.
     row["power_coverage"] = min(coverages) if coverages else None
     row["energy_note"] = energy_note(coverages)
-    contended = [i for i in interference if i.get("contended")]
-    if contended and row["status"] == "done":
-        # A disturbed measurement is caught, not published: the rankings skip a contended cell.
-        worst = max(i["interference_pct"] for i in contended)
-        row["status"] = (f"contended: {len(contended)} of {len(done)} run(s), up to {worst:.1f}% of the measured "
-                         f"cores' busy time was other work (> {contended[0]['threshold_pct']:g}%)")
     throttling = [(s.get("throttling") or {}) for s, _ in done]
-    throttled = [t for t in throttling if t.get("throttled")]
     # True where a run was held back, False where every run was checked and was not, empty where unknown.
-    row["throttled"] = True if throttled else (False if throttling and all(t.get("throttled") is False
-                                                                          for t in throttling) else None)
-    if throttled and row["status"] == "done":
-        # Clocks below their ceiling make frameworks incomparable (the later run inherits the heat): not ranked.
-        row["status"] = f"throttled: {len(throttled)} of {len(done)} run(s); {throttled[0]['findings'][0]}"
-    verifying = [s for s, _ in done if (s.get("training") or {}).get("verification")]
-    if verifying and row["status"] == "done":
-        # float64 without dropout proves the frameworks train alike; it does not time normal training.
-        row["status"] = (f"verification: {len(verifying)} of {len(done)} run(s) in float64 without dropout "
-                         "(training.verification), not a measurement")
+    row["throttled"] = True if any(t.get("throttled") for t in throttling) else (
+        False if throttling and all(t.get("throttled") is False for t in throttling) else None)
+    if row["status"] == "done":
+        row["status"] = not_a_measurement(done) or "done"
     for metric in per_run.columns.drop("power_std_w"):
         mean, std, low, high = _over_runs(per_run[metric].tolist())
         row[metric] = mean
@@ -158,6 +145,44 @@ def summarise_cell(runs: list[tuple[dict, pd.DataFrame]], target: dict | None = 
     row.update(cell_to_target(done, target))
     row.update(cell_efficiency(done, flops, peak))
     return row
+
+
+def contended_reason(done: list) -> str | None:
+    """Return why a cell's runs were disturbed by other work on their cores, or None."""
+    interference = [(s.get("interference") or {}) for s, _ in done]
+    contended = [i for i in interference if i.get("contended")]
+    if not contended:
+        return None
+    worst = max(i["interference_pct"] for i in contended)
+    return (f"contended: {len(contended)} of {len(done)} run(s), up to {worst:.1f}% of the measured "
+            f"cores' busy time was other work (> {contended[0]['threshold_pct']:g}%)")
+
+
+def throttled_reason(done: list) -> str | None:
+    """Return why a cell's clocks were held back (the later run inherits the heat), or None."""
+    throttled = [t for t in ((s.get("throttling") or {}) for s, _ in done) if t.get("throttled")]
+    if not throttled:
+        return None
+    return f"throttled: {len(throttled)} of {len(done)} run(s); {throttled[0]['findings'][0]}"
+
+
+def verification_reason(done: list) -> str | None:
+    """Return why a cell's runs prove the frameworks train alike but do not time normal training, or None."""
+    verifying = [s for s, _ in done if (s.get("training") or {}).get("verification")]
+    if not verifying:
+        return None
+    return (f"verification: {len(verifying)} of {len(done)} run(s) in float64 without dropout "
+            "(training.verification), not a measurement")
+
+
+# Why a cell whose runs all finished is still no measurement to publish or rank, checked in
+# this order; the first that applies becomes the cell's status (the rankings skip it).
+NOT_A_MEASUREMENT = (contended_reason, throttled_reason, verification_reason)
+
+
+def not_a_measurement(done: list) -> str | None:
+    """Return the status of a finished cell that is not a measurement (the first reason found), or None."""
+    return next((reason for reason in (check(done) for check in NOT_A_MEASUREMENT) if reason), None)
 
 
 def cell_sources(done: list) -> dict:
@@ -181,14 +206,14 @@ def cell_sources(done: list) -> dict:
 
 
 def check_one_board_kind(summaries: list[dict]) -> None:
-    """Raise MixedBoardsError if the runs came from boards with different device profiles."""
+    """Raise MixedBoardsError if the runs came from boards with different board descriptions."""
     profiles = {}
     for s in summaries:
         profiles.setdefault(s.get("device_profile"), []).append(
             f"{s['framework']}/{s['model']}/rep{s.get('rep', 0)}@{(s.get('provenance') or {}).get('hostname', '?')}")
     if len(profiles) > 1:
         detail = "; ".join(f"{p}: {', '.join(runs)}" for p, runs in profiles.items())
-        raise MixedBoardsError(f"runs of one configuration come from different device profiles ({detail}); "
+        raise MixedBoardsError(f"runs of one configuration come from different board descriptions ({detail}); "
                                "a table compares like with like, so split them into separate configurations")
 
 

@@ -23,6 +23,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from edgebench.atomic import atomic_dir
+from edgebench.schema import section_defaults
+
+DEFAULTS = section_defaults("dataset")["demo"]  # the config's dataset.demo defaults, written in the schema
 
 # The ten synsets of the thesis's mImgNet10, in the thesis's order.
 THESIS_WNIDS = [
@@ -174,8 +177,9 @@ def _trap_bytes(kind, image, quality):
 TRAP_KINDS = ["cmyk", "grayscale", "png", "truncated"]
 
 
-def generate_demo_tree(root, *, seed=0, train_per_class=40, val_per_class=10,
-                       distractor_classes=4, traps=True, overwrite=False):
+def generate_demo_tree(root, *, seed=DEFAULTS["seed"], train_per_class=DEFAULTS["train_per_class"],
+                       val_per_class=DEFAULTS["val_per_class"], distractor_classes=DEFAULTS["distractor_classes"],
+                       traps=True, overwrite=False):
     """Write the demo tree at `root` atomically and return a summary dict (classes, counts, traps)."""
     if train_per_class < 1 or val_per_class < 0:
         raise ValueError("train_per_class must be >= 1 and val_per_class >= 0")
@@ -233,15 +237,19 @@ def generate_demo_tree(root, *, seed=0, train_per_class=40, val_per_class=10,
 
 
 def cli(argv) -> int:
-    """`edgebench demo-data ROOT`: write the demo tree; return an exit code."""
-    parser = argparse.ArgumentParser(prog="edgebench demo-data", description=__doc__.splitlines()[0])
+    """`edgebench dataset demo ROOT`: write the demo tree; return an exit code."""
+    parser = argparse.ArgumentParser(prog="edgebench dataset demo", description=__doc__.splitlines()[0])
     parser.add_argument("root", help="directory to create (must not exist or be empty)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-per-class", type=int, default=40)
-    parser.add_argument("--val-per-class", type=int, default=10)
-    parser.add_argument("--distractor-classes", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                        help="seed every image is drawn from (default: %(default)s)")
+    parser.add_argument("--train-per-class", type=int, default=DEFAULTS["train_per_class"],
+                        help="train images per class (default: %(default)s)")
+    parser.add_argument("--val-per-class", type=int, default=DEFAULTS["val_per_class"],
+                        help="val images per class (default: %(default)s)")
+    parser.add_argument("--distractor-classes", type=int, default=DEFAULTS["distractor_classes"],
+                        help="classes besides the thesis's ten (default: %(default)s)")
     parser.add_argument("--no-traps", action="store_true", help="leave out the CMYK/gray/PNG/corrupt files")
-    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--overwrite", action="store_true", help="replace a ROOT that is not empty")
     args = parser.parse_args(argv)
     try:
         summary = generate_demo_tree(
@@ -249,7 +257,7 @@ def cli(argv) -> int:
             val_per_class=args.val_per_class, distractor_classes=args.distractor_classes,
             traps=not args.no_traps, overwrite=args.overwrite)
     except (ValueError, FileExistsError) as error:
-        print(f"edgebench demo-data: {error}", file=sys.stderr)
+        print(f"{parser.prog}: {error}", file=sys.stderr)
         return 2
     print(json.dumps({k: summary[k] for k in ("root", "train_images", "val_images", "total_bytes", "traps")}))
     return 0

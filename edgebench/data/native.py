@@ -126,11 +126,11 @@ def gluon_loader(subset_dir, split, size, batch_size, *, seed, epoch=0, shuffle=
 
 
 def cli(argv) -> int:
-    """`edgebench jpeg-subset ROOT MANIFEST OUT_DIR [--prepare-report R]`: link the subset; exit code."""
-    parser = argparse.ArgumentParser(prog="edgebench jpeg-subset", description=__doc__.splitlines()[0])
-    parser.add_argument("root")
-    parser.add_argument("manifest")
-    parser.add_argument("out_dir")
+    """`edgebench dataset jpeg-subset ROOT MANIFEST OUT_DIR [--prepare-report R]`: link the subset; exit code."""
+    parser = argparse.ArgumentParser(prog="edgebench dataset jpeg-subset", description=__doc__.splitlines()[0])
+    parser.add_argument("root", help="dataset root (the ILSVRC tree the manifest paths are relative to)")
+    parser.add_argument("manifest", help="manifest.csv from the subset stage")
+    parser.add_argument("out_dir", help="directory of split/<wnid>/ links to write")
     parser.add_argument("--prepare-report", default=None,
                         help="report.json of the prepare stage: its skipped files are left out")
     args = parser.parse_args(argv)
@@ -138,7 +138,7 @@ def cli(argv) -> int:
     try:
         counts = materialize_subset(args.root, args.manifest, args.out_dir, exclude=exclude)
     except (ValueError, FileNotFoundError) as error:
-        print(f"edgebench jpeg-subset: {error}", file=sys.stderr)
+        print(f"{parser.prog}: {error}", file=sys.stderr)
         return 2
     print(json.dumps(counts))
     return 0

@@ -147,8 +147,8 @@ def _print_progress(split, done, total):
 
 
 def cli(argv) -> int:
-    """`edgebench prepare ROOT MANIFEST SIZE OUT_DIR`: write prepared arrays; return an exit code."""
-    parser = argparse.ArgumentParser(prog="edgebench prepare", description=__doc__.splitlines()[0])
+    """`edgebench dataset prepare ROOT MANIFEST SIZE OUT_DIR`: write prepared arrays; return an exit code."""
+    parser = argparse.ArgumentParser(prog="edgebench dataset prepare", description=__doc__.splitlines()[0])
     parser.add_argument("root", help="dataset root (the ILSVRC tree the manifest paths are relative to)")
     parser.add_argument("manifest", help="manifest.csv from the subset stage")
     parser.add_argument("size", type=int, help="output image side in pixels")
@@ -159,7 +159,7 @@ def cli(argv) -> int:
         report = prepare(args.root, args.manifest, args.size, args.out_dir, workers=args.workers,
                          progress=_print_progress)
     except (ValueError, FileNotFoundError) as error:
-        print(f"edgebench prepare: {error}", file=sys.stderr)
+        print(f"{parser.prog}: {error}", file=sys.stderr)
         return 2
     for skipped in report["skipped"]:
         print(f"skipped {skipped['path']}: {skipped['reason']}", file=sys.stderr)

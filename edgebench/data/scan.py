@@ -199,8 +199,8 @@ def write_stats(root, out_path, **options):
 
 
 def cli(argv) -> int:
-    """`edgebench scan ROOT OUT_JSON`: write stats.json; return an exit code."""
-    parser = argparse.ArgumentParser(prog="edgebench scan", description=__doc__.splitlines()[0])
+    """`edgebench dataset scan ROOT OUT_JSON`: write stats.json; return an exit code."""
+    parser = argparse.ArgumentParser(prog="edgebench dataset scan", description=__doc__.splitlines()[0])
     parser.add_argument("root", help="ILSVRC-2012 tree (with train/ and optionally val/)")
     parser.add_argument("out", help="stats.json to write")
     parser.add_argument("--workers", type=int, default=None, help=f"listing threads (default {DEFAULT_WORKERS})")
@@ -209,7 +209,7 @@ def cli(argv) -> int:
     try:
         stats = write_stats(args.root, args.out, workers=args.workers, val_labels=args.val_labels)
     except (ValueError, FileNotFoundError) as error:
-        print(f"edgebench scan: {error}", file=sys.stderr)
+        print(f"{parser.prog}: {error}", file=sys.stderr)
         return 2
     print(json.dumps({split: stats[split]["overall"]["count"] for split in ("train", "val") if split in stats}))
     return 0

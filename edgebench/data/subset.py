@@ -41,6 +41,9 @@ from edgebench.data.demo import THESIS_WNIDS
 from edgebench.data.manifest import MANIFEST_COLUMNS
 from edgebench.data.scan import list_split, size_summary
 from edgebench.data.zones import ZONE_LABELS, eligible_mask, zone_counts, zone_index
+from edgebench.schema import section_defaults
+
+DEFAULTS = section_defaults("dataset")["subset"]  # the config's dataset.subset defaults, written in the schema
 
 CLASS_PRESETS = {"thesis10": THESIS_WNIDS}
 METHODS = ("zones", "first")
@@ -174,8 +177,8 @@ def _split_report(split, stats, k, files, chosen, mean, std):
     return report
 
 
-def select_subset(root, stats, *, classes="thesis10", train_per_class=1300, val_per_class=50, seed=0,
-                  method="zones", workers=None):
+def select_subset(root, stats, *, classes=DEFAULTS["classes"], train_per_class=DEFAULTS["train_per_class"],
+                  val_per_class=DEFAULTS["val_per_class"], seed=DEFAULTS["seed"], method="zones", workers=None):
     """Return (manifest DataFrame with columns split, wnid, label, path, bytes; report dict)."""
     if method not in METHODS:
         raise ValueError(f"method={method!r}: expected one of {METHODS}")
@@ -238,25 +241,32 @@ def _parse_classes(text):
 
 
 def cli(argv) -> int:
-    """`edgebench subset ROOT STATS MANIFEST REPORT`: write the subset; return an exit code."""
-    parser = argparse.ArgumentParser(prog="edgebench subset", description=__doc__.splitlines()[0])
-    parser.add_argument("root")
-    parser.add_argument("stats", help="stats.json from `edgebench scan`")
+    """`edgebench dataset subset ROOT STATS MANIFEST REPORT`: write the subset; return an exit code."""
+    parser = argparse.ArgumentParser(prog="edgebench dataset subset", description=__doc__.splitlines()[0])
+    parser.add_argument("root", help="the ILSVRC tree that stats.json describes")
+    parser.add_argument("stats", help="stats.json from `edgebench dataset scan`")
     parser.add_argument("manifest", help="manifest.csv to write")
     parser.add_argument("report", help="subset_report.json to write")
-    parser.add_argument("--classes", default="thesis10",
-                        help="preset name (thesis10), a count N drawn from the seed, or comma-separated wnids")
-    parser.add_argument("--train-per-class", type=int, default=1300)
-    parser.add_argument("--val-per-class", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--method", choices=METHODS, default="zones")
+    # type= parses what the user types; argparse leaves a non-string default (a list) as it is.
+    parser.add_argument("--classes", type=_parse_classes, default=DEFAULTS["classes"],
+                        help="preset name (thesis10), a count N drawn from the seed, or comma-separated wnids "
+                             "(default: %(default)s)")
+    parser.add_argument("--train-per-class", type=int, default=DEFAULTS["train_per_class"],
+                        help="train images per class (default: %(default)s)")
+    parser.add_argument("--val-per-class", type=int, default=DEFAULTS["val_per_class"],
+                        help="val images per class (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                        help="seed of the class and file draws (default: %(default)s)")
+    parser.add_argument("--method", choices=METHODS, default="zones",
+                        help="zones: the thesis's size-balanced draws; first: the first eligible files by name "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         report = write_subset(args.root, args.stats, args.manifest, args.report,
-                              classes=_parse_classes(args.classes), train_per_class=args.train_per_class,
+                              classes=args.classes, train_per_class=args.train_per_class,
                               val_per_class=args.val_per_class, seed=args.seed, method=args.method)
     except (ValueError, FileNotFoundError) as error:
-        print(f"edgebench subset: {error}", file=sys.stderr)
+        print(f"{parser.prog}: {error}", file=sys.stderr)
         return 2
     for split, info in report["splits"].items():
         for wnid, short in info.get("short_classes", {}).items():

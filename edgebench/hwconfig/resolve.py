@@ -58,7 +58,7 @@ def resolve(name: str, hwconfig: dict, profile: dict) -> HardwareConfig:
     for group in hwconfig["cores"]:
         if group not in groups:
             raise HardwareConfigError(
-                f"hwconfigs.{name}.cores: core group {group!r} is not in device profile "
+                f"hwconfigs.{name}.cores: core group {group!r} is not in board description "
                 f"{profile['name']!r} (groups: {', '.join(groups) or 'none'})"
             )
         members = groups[group]

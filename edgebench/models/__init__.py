@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pathlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,22 +17,23 @@ from edgebench.models import convert
 from edgebench.models import init as init_schemes
 
 FRAMEWORKS = ("pytorch", "mxnet")
-MODEL_NAMES = ("lenet", "alexnet", "vgg16", "inception_v3", "resnet152", "densenet121", "squeezenet")
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
-# name -> (file stem in torch/ and mxnet/, factory function in that file)
-ARCHITECTURES = {
-    "lenet": ("lenet", "lenet"),
-    "alexnet": ("alexnet", "alexnet"),
-    "vgg16": ("vgg", "vgg16"),
-    "inception_v3": ("inception", "inception_v3"),
-    "resnet152": ("resnet", "resnet152"),
-    "densenet121": ("densenet", "densenet121"),
-    "squeezenet": ("squeezenet", "squeezenet1_0"),
-}
 
-# Smallest square input side each architecture accepts (every layer keeps at least 1x1):
+@dataclass(frozen=True)
+class Architecture:
+    """Where a model is built, and the smallest square input it accepts."""
+
+    file: str  # stem of its file in torch/ and mxnet/
+    factory: str  # the function in that file that builds it
+    min_input_size: int  # every layer keeps at least a 1x1 map (why each value: below)
+
+
+# The one list of models: the config schema's `models` enum is checked against it
+# (tests/test_settings.py), and every other table of models is keyed by it.
+#
+# Minimum input sides:
 # - lenet 16: conv5, pool2, conv5, pool2 (16 -> 12 -> 6 -> 2 -> 1).
 # - alexnet 63: conv 11/4 pad 2, then three 3/2 max-pools (63 -> 15 -> 7 -> 3 -> 1).
 # - vgg16 32: five 2/2 max-pools (32 -> 1); the adaptive pool then repeats to 7x7.
@@ -43,15 +45,16 @@ ARCHITECTURES = {
 # - squeezenet 29: conv 7/2, three ceil-mode 3/2 max-pools (29 -> 12 -> 6 -> 3 -> 1). torch
 #   runs from 21 (its last pool then covers a 2x2 map), but MXNet refuses a pooling window
 #   larger than its input, so 29 is the smallest input both frameworks take.
-MIN_INPUT_SIZES = {
-    "lenet": 16,
-    "alexnet": 63,
-    "vgg16": 32,
-    "inception_v3": 75,
-    "resnet152": 1,
-    "densenet121": 29,
-    "squeezenet": 29,
+ARCHITECTURES = {
+    "lenet": Architecture("lenet", "lenet", 16),
+    "alexnet": Architecture("alexnet", "alexnet", 63),
+    "vgg16": Architecture("vgg", "vgg16", 32),
+    "inception_v3": Architecture("inception", "inception_v3", 75),
+    "resnet152": Architecture("resnet", "resnet152", 1),
+    "densenet121": Architecture("densenet", "densenet121", 29),
+    "squeezenet": Architecture("squeezenet", "squeezenet1_0", 29),
 }
+MODEL_NAMES = tuple(ARCHITECTURES)
 
 
 def check_framework(framework: str) -> str:
@@ -70,7 +73,7 @@ def check_name(name: str) -> str:
 
 def min_input_size(name: str) -> int:
     """Return the smallest square input side the named architecture accepts."""
-    return MIN_INPUT_SIZES[check_name(name)]
+    return ARCHITECTURES[check_name(name)].min_input_size
 
 
 def check_input_size(name: str, input_size: int) -> int:
@@ -88,7 +91,7 @@ def framework_dir(framework: str) -> str:
 
 def factory(framework: str, name: str):
     """Return the function that constructs the named model in that framework."""
-    stem, function = ARCHITECTURES[check_name(name)]
+    stem, function = ARCHITECTURES[check_name(name)].file, ARCHITECTURES[check_name(name)].factory
     module = importlib.import_module(f"edgebench.models.{framework_dir(framework)}.{stem}")
     return getattr(module, function)
 
@@ -209,7 +212,7 @@ def to_numpy_weights(framework: str, model) -> dict[str, np.ndarray]:
 
 def source_files(framework: str, name: str) -> list[pathlib.Path]:
     """Return the files whose code defines the named model in that framework (workflow inputs)."""
-    stem, _ = ARCHITECTURES[check_name(name)]
+    stem = ARCHITECTURES[check_name(name)].file
     subdir = framework_dir(framework)
     # The shared helpers shape every model (init.py holds all schemes; convert.py loads the
     # start into the model; this file's build() sets torch's BatchNorm momentum), so an edit

@@ -1,6 +1,6 @@
 """Energy of a training window from hw.csv: energy counters where the trace has them, power otherwise.
 
-Two figures, as DESIGN.md's Energy section asks: the thesis's `avg_power * total_time` (its
+Two figures, as the design asks (docs/design.md, run.json): the thesis's `avg_power * total_time` (its
 Table 5.20), and `energy_wh_integrated`, the energy measured over the window's real timestamps.
 That one comes by one of two methods, named in the summary's `method`:
 

@@ -3,7 +3,7 @@
 
 Runs as its own process (`python -m edgebench.monitor.host --log hw.log`), so sampling never
 competes with the training loop for the interpreter; each sample is one JSON line whose keys
-already follow DESIGN.md's hw.csv contract.
+already follow the hw.csv contract (docs/design.md).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import psutil
 
-# utc_now is re-exported: the runner stamps epochs with it, in the same format as the samples.
-from edgebench.monitor.sampling import ChildSampler, read_json_log, run_periodic, utc_now  # noqa: F401
+from edgebench.monitor.sampling import ChildSampler, read_json_log, run_periodic
+from edgebench.timestamps import utc_now
 
 MB = 1024 * 1024
 POWERCAP_ROOT = "/sys/class/powercap"

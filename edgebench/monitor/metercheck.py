@@ -27,24 +27,6 @@ BUSY = "while True:\n    pass\n"
 MIN_SPREAD_W = 0.01  # module powers closer than this (the sensors' resolution) give no slope
 
 
-def _load_config(configfiles: List[str]) -> dict:
-    """Return the workflow config as the runs see it (config.yaml, the overlays, the schema's defaults)."""
-    try:
-        from edgebench.status import load_config  # the workflow side: Snakemake's merge and validation
-    except ImportError:
-        import yaml
-
-        from edgebench.schema import SCHEMA_PATH, with_defaults
-
-        config = yaml.safe_load((SCHEMA_PATH.parents[1] / "config.yaml").read_text())
-        for path in configfiles:
-            config.update(yaml.safe_load(Path(path).read_text()) or {})
-        config["monitor"] = with_defaults("monitor", config.get("monitor") or {})
-        config.setdefault("device_profile", "host")
-        return config
-    return load_config(configfiles)
-
-
 def _busy(cores: List[int]) -> List[subprocess.Popen]:
     """Start one busy loop pinned to each core: a load anyone can reproduce, nothing but CPU."""
     loops = []
@@ -101,7 +83,7 @@ def measure(profile: dict, monitor: dict, workdir: Path, *, seconds: float, sett
             cores: Optional[List[int]] = None) -> dict:
     """Return the meter check: per phase the module's and the wall's mean power and their difference."""
     from edgebench.monitor import check_monitor, open_monitor, read_monitor
-    from edgebench.monitor.sampling import utc_now
+    from edgebench.timestamps import utc_now
 
     plan = check_monitor(profile, monitor)  # MonitorRefused: a meter that does not answer, before any load
     if "wall" not in plan.names:
@@ -158,20 +140,21 @@ def report(result: dict) -> str:
 
 def cli(argv) -> int:
     """Run the check; 0 when it measured, 2 when the config or the meter cannot be used."""
-    from edgebench.hwconfig import load_profile
+    from edgebench import workflow_config
+    from edgebench.hwconfig import load_board
     from edgebench.monitor import MonitorRefused
 
     parser = argparse.ArgumentParser(prog="edgebench meter-check", description=__doc__.splitlines()[0])
-    parser.add_argument("--configfile", nargs="*", default=[], help="config overlays, as given to snakemake")
+    workflow_config.add_arguments(parser)
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds measured per phase (default %(default)s)")
     parser.add_argument("--settle", type=float, default=3.0,
                         help="seconds before each phase is measured (default %(default)s)")
     parser.add_argument("--keep", type=Path, help="keep the sources' raw logs in this directory")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    config = _load_config(args.configfile)
+    config = workflow_config.from_arguments(args)  # the same merge and defaults as the workflow's
     try:
-        profile = load_profile(config["device_profile"])
+        profile = load_board(config["board"])
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             result = measure(profile, config["monitor"], args.keep, seconds=args.seconds, settle_s=args.settle)

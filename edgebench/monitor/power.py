@@ -1,16 +1,18 @@
-"""The board's total power (`power_total_mw`) from its rails, per device profile.
+"""The board's total power (`power_total_mw`) from its rails, per board description.
 
 tegrastats prints several rails, and on most boards one of them is the module's input while
 the others are branches of it: summing them all (as the thesis did) counts power twice. The
-device profile says which rails form the total; where a board has no input rail the total is
-the sum of its top-level rails, flagged as an estimate. See resources/profiles/*.yaml.
+board description says which rails form the total; where a board has no input rail the total is
+the sum of its top-level rails, flagged as an estimate. See resources/boards/*.yaml and docs/rails.md.
 """
 
 from __future__ import annotations
 
 import re
 
-from edgebench.hwconfig.profiles import PROFILES_DIR, load_profile  # noqa: F401  (re-exported)
+from edgebench.hwconfig.boards import load_board
+
+load_profile = load_board  # TEMPORARY: the tegrastats CLI still imports the old name
 
 METHODS = ("total", "thesis_sum")
 # Input rails by name, most complete first: Thor's VIN includes the carrier board,
@@ -131,7 +133,7 @@ def describe_total(spec: dict) -> str:
 def add_total_power(df, profile=None, method: str = "total", *, copy: bool = True):
     """Return df with power_total_mw added per the profile (a dict, name or None) and method."""
     if profile is not None and not isinstance(profile, dict):
-        profile = load_profile(profile)
+        profile = load_board(profile)
     spec = total_power_spec(df.columns, profile, method)
     if copy:  # parse_log passes a frame of its own and spares a copy of a large log
         df = df.copy()

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 from edgebench.monitor.power import rail_column
-from edgebench.monitor.sampling import ChildSampler, run_periodic, utc_now
+from edgebench.monitor.sampling import ChildSampler, run_periodic
+from edgebench.timestamps import utc_now
 
 I2C_DEVICES = Path("sys", "bus", "i2c", "devices")
 IIO_DRIVER = Path("sys", "bus", "i2c", "drivers", "ina3221x")  # JetPack 4's driver, bound devices listed

@@ -14,9 +14,10 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
+
+from edgebench.timestamps import utc_now
 
 
 class Sampler(Protocol):
@@ -25,11 +26,6 @@ class Sampler(Protocol):
     def __enter__(self): ...
 
     def __exit__(self, *exc): ...
-
-
-def utc_now() -> str:
-    """Return the current time as ISO-8601 UTC with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def run_periodic(log_path, interval_s: float, header: str, take) -> None:

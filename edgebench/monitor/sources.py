@@ -8,7 +8,7 @@ logs become one hw.csv.
 | rails      | monitor.rails (auto: profile and board)     | the module's rails at rate_hz      | hw.rails.log |
 | wall       | monitor.external.type is set                | the whole board at the socket      | hw.wall.log  |
 
-The first two are the primary source (one of them, by the device profile); the others run beside
+The first two are the primary source (one of them, by the board description); the others run beside
 it. Their logs are merged into hw.csv, rows sorted by timestamp, each column empty where its
 source has no value. When the rails source ran, it is the power source: `power_<rail>_mw` and
 `power_total_mw` are its own (10-100 Hz), and the primary's power columns keep their values
@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, Optional
 
 from edgebench.hwconfig.resolve import HardwareConfigError
 from edgebench.monitor.sampling import Sampler
-from edgebench.schema import with_defaults
+from edgebench.settings import Monitor, section
 
 PRIMARY = ("tegrastats", "host")
 RAILS_LOG, WALL_LOG = "hw.rails.log", "hw.wall.log"
@@ -36,16 +36,18 @@ class MonitorRefused(HardwareConfigError):
     """A monitor source the config asks for that this board cannot provide (the message names the key)."""
 
 
-def monitor_settings(monitor) -> dict:
-    """Return the monitor section with the schema's defaults: a dict, or a bare interval in seconds."""
-    return with_defaults("monitor", monitor if isinstance(monitor, dict) else {"interval_s": float(monitor)})
+def monitor_settings(monitor) -> Monitor:
+    """Return the typed monitor section from a Monitor, the section's dict, or a bare interval in seconds."""
+    if isinstance(monitor, (int, float)):
+        monitor = {"interval_s": float(monitor)}
+    return section(Monitor, monitor)
 
 
 def monitor_kind(profile: dict) -> str:
-    """Return which primary source a device profile uses: 'tegrastats' or 'host'."""
-    kind = profile.get("monitor", "host")
+    """Return which primary source a board description uses: 'tegrastats' or 'host'."""
+    kind = profile["monitor"]  # load_board fills in its default
     if kind not in PRIMARY:
-        raise ValueError(f"device profile {profile.get('name')!r}: monitor {kind!r} unknown (tegrastats or host)")
+        raise ValueError(f"board description {profile.get('name')!r}: monitor {kind!r} unknown (tegrastats or host)")
     return kind
 
 
@@ -55,7 +57,7 @@ def monitor_kind(profile: dict) -> str:
 def _open_tegrastats(profile, log_path, settings):
     from edgebench.monitor.tegrastats import TegrastatsRunner
 
-    return TegrastatsRunner(log_path, interval_ms=round(settings["interval_s"] * 1000))
+    return TegrastatsRunner(log_path, interval_ms=round(settings.interval_s * 1000))
 
 
 def _open_host(profile, log_path, settings):
@@ -63,20 +65,20 @@ def _open_host(profile, log_path, settings):
     # must not find its module already imported by this package.
     from edgebench.monitor.host import HostSampler
 
-    return HostSampler(log_path, settings["interval_s"])
+    return HostSampler(log_path, settings.interval_s)
 
 
 def _open_rails(profile, log_path, settings):
     from edgebench.monitor.rails import RailsSampler
 
-    rails = settings["rails"]
+    rails = settings.rails
     return RailsSampler(log_path, rails["rate_hz"], rails["sysfs_root"])
 
 
 def _open_wall(profile, log_path, settings):
     from edgebench.monitor.wall import WallSampler, meter_settings
 
-    return WallSampler(log_path, meter_settings(settings["external"]))
+    return WallSampler(log_path, meter_settings(settings.external))
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ SOURCES: Dict[str, Source] = {s.name: s for s in (
     # tegrastats prints on its own clock: one interval more, and a quarter for the line to come
     # through the terminal. The child samplers take a last sample when stopped.
     Source("tegrastats", "hw.log", "module rails (tegrastats), loads, clocks, temperatures", _open_tegrastats,
-           lambda settings: 1.25 * float(settings["interval_s"])),
+           lambda settings: 1.25 * float(settings.interval_s)),
     Source("host", "hw.log", "loads, memory; RAPL package/DRAM and NVML GPU power", _open_host),
     Source("rails", RAILS_LOG, "module rails read from the INA3221/INA238 monitors", _open_rails),
     Source("wall", WALL_LOG, "the whole board at the wall socket", _open_wall),
@@ -123,18 +125,18 @@ class Plan:
     reasons: Dict[str, str] = field(default_factory=dict)
 
 
-def _rails_plan(profile: dict, settings: dict) -> Optional[str]:
+def _rails_plan(profile: dict, settings: Monitor) -> Optional[str]:
     """Return None when the rail sampler should run, else why not; raise MonitorRefused where it must and cannot."""
     from edgebench.monitor.power import total_power_spec
     from edgebench.monitor.rails import find_channels
 
-    rails = settings["rails"]
+    rails = settings.rails
     enabled = rails["enabled"]
     if enabled is False:
         return "monitor.rails.enabled: false"
     named = (profile.get("power") or {}).get("sysfs_rails")
     if enabled == "auto" and not named:
-        return f"device profile {profile.get('name')!r} names no sysfs_rails (monitor.rails.enabled: auto)"
+        return f"board description {profile.get('name')!r} names no sysfs_rails (monitor.rails.enabled: auto)"
     channels, found = find_channels(rails["sysfs_root"])
     problem = None
     unreadable = [c.rail for c in channels if c.read_mw() is None]
@@ -150,7 +152,7 @@ def _rails_plan(profile: dict, settings: dict) -> Optional[str]:
         fallback = (profile.get("power") or {}).get("fallback_total_rails")
         found_rails = {c.rail for c in channels}
         if wanted and not (set(wanted) <= found_rails or (fallback and set(fallback) <= found_rails)):
-            problem = (f"the rails found ({', '.join(sorted(found_rails))}) lack the total rails of device profile "
+            problem = (f"the rails found ({', '.join(sorted(found_rails))}) lack the total rails of board description "
                        f"{profile.get('name')!r} ({', '.join(wanted)})")
         elif spec is None:
             problem = "no total power can be formed from the rails found"
@@ -177,7 +179,7 @@ def plan_sources(profile: dict, monitor, *, check_meter: bool = False) -> Plan:
     else:
         plan.reasons["rails"] = reason
     try:
-        meter = meter_settings(settings["external"])
+        meter = meter_settings(settings.external)
         if meter is not None and check_meter:
             first_reading(meter)
     except MeterError as error:
@@ -282,14 +284,14 @@ def read_monitor(profile: dict, log_path, monitor=None) -> Trace:
     from edgebench.monitor.sampling import missed_ticks
 
     settings = monitor_settings(monitor if monitor is not None else {})
-    power_method = settings["power_method"]
+    power_method = settings.power_method
     log_path = Path(log_path)
     primary = monitor_kind(profile)
     hw, skipped = _primary_frame(profile, log_path, power_method)
     sources = {primary: {"log": log_path.name, "measures": SOURCES[primary].measures, "samples": int(len(hw)),
                          "power_total": hw.attrs.get("power_total")}}
     power_source = primary if hw.attrs.get("power_total") else None
-    power_interval_s = float(settings["interval_s"])
+    power_interval_s = float(settings.interval_s)
     frames = [hw]
     power_spec = hw.attrs.get("power_total")
 
@@ -320,7 +322,7 @@ def read_monitor(profile: dict, log_path, monitor=None) -> Trace:
         wall, wall_skipped, lost = parse_wall_log(wall_log)
         skipped += wall_skipped
         sources["wall"] = {"log": wall_log.name, "measures": SOURCES["wall"].measures, "samples": int(len(wall)),
-                           "interval_s": float(settings["external"]["interval_s"]),
+                           "interval_s": float(settings.external["interval_s"]),
                            "lost_readings": sum(count for _, count, _ in lost),
                            # the first few, for the record (all of them are counted)
                            "lost_first": [{"timestamp": t, "count": n, "reason": r} for t, n, r in lost[:10]]}

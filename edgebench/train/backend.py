@@ -11,6 +11,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from edgebench.settings import Training, section
+
 try:  # typing.Protocol is 3.8+; this module must import on every board-side Python
     from typing import Protocol
 except ImportError:  # pragma: no cover
@@ -26,28 +28,33 @@ BACKEND_MODULES = {"pytorch": "edgebench.train.torch_backend", "mxnet": "edgeben
 VERIFICATION_DTYPE, VERIFICATION_DROPOUT = "float64", 0.0
 
 
-def verification_mode(hparams: dict) -> bool:
-    """Return whether a run's training dict (spec.training) asks for verification mode."""
-    # A spec document without the key (written before it existed, or by a test) trains normally,
-    # as the schema's default (false) says.
-    return bool(hparams.get("verification", False))
+def training_settings(hparams) -> Training:
+    """Return a run's training section typed: spec.training as it is, or a dict (a test's, a
+    benchmark's) over the schema's defaults."""
+    return section(Training, hparams)
 
 
-def numerics(hparams: dict) -> Tuple[str, Optional[float]]:
-    """Return (dtype, dropout override or None) of a run's training dict."""
+def verification_mode(hparams) -> bool:
+    """Return whether a run's training section asks for verification mode."""
+    return training_settings(hparams).verification
+
+
+def numerics(hparams) -> Tuple[str, Optional[float]]:
+    """Return (dtype, dropout override or None) of a run's training section."""
     if verification_mode(hparams):
         return VERIFICATION_DTYPE, VERIFICATION_DROPOUT
     return "float32", None
 
 
-def sgd_hyperparameters(hparams: dict) -> Dict[str, float]:
+def sgd_hyperparameters(hparams) -> Dict[str, float]:
     """Return the run's SGD learning rate, momentum and weight decay, as both frameworks apply them.
 
     MXNet's optimizer ops hold them in float32 (0.001 becomes 0.0010000000475). torch's float32
     kernels round them to float32 too, so its float32 numbers are the same either way (a test
     pins this down), but in float64 it would apply the exact decimals: both get the float32 values.
     """
-    return {key: float(np.float32(hparams[key])) for key in ("learning_rate", "momentum", "weight_decay")}
+    training = training_settings(hparams)
+    return {key: float(np.float32(getattr(training, key))) for key in ("learning_rate", "momentum", "weight_decay")}
 
 
 class Backend(Protocol):
@@ -55,7 +62,7 @@ class Backend(Protocol):
 
     framework: str
 
-    def __init__(self, model_name: str, num_classes: int, input_size: int, hparams: dict, seed: int,
+    def __init__(self, model_name: str, num_classes: int, input_size: int, hparams: Training, seed: int,
                  use_gpu: bool, threads: int) -> None: ...
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:

@@ -15,24 +15,26 @@ import time
 import numpy as np
 
 from edgebench.hwconfig import apply as hwapply
-from edgebench.hwconfig import check_host, load_profile, resolve
+from edgebench.hwconfig import check_host, load_board, resolve
 
 
 def main(argv=None) -> int:
     """Print seconds per training step after a warm-up step."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("framework", "model", "hwconfig", "hwcfg-name", "profile"):
+    for name in ("framework", "model", "hwconfig", "hwcfg-name", "board"):
         parser.add_argument(f"--{name}", required=True)
     for name in ("size", "classes", "batch", "steps"):
         parser.add_argument(f"--{name}", type=int, required=True)
     args = parser.parse_args(argv)
-    cfg = resolve(args.hwcfg_name, json.loads(args.hwconfig), load_profile(args.profile))
+    cfg = resolve(args.hwcfg_name, json.loads(args.hwconfig), load_board(args.board))
     check_host(cfg)
     hwapply.enter(cfg)
+    from edgebench.settings import Training, section
     from edgebench.train.backend import load_backend
 
-    hparams = {"learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
-    backend = load_backend(args.framework)(args.model, args.classes, args.size, hparams, 0, cfg.gpu, cfg.threads)
+    # A step's time does not depend on the hyperparameters' values: the schema's defaults.
+    backend = load_backend(args.framework)(args.model, args.classes, args.size, section(Training, {}), 0, cfg.gpu,
+                                           cfg.threads)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch, 3, args.size, args.size)).astype(np.float32)
     y = rng.integers(0, args.classes, size=args.batch)

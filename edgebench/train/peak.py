@@ -7,7 +7,7 @@ GPU for a GPU configuration, exclusive of other measured work. The GEMM is PyTor
 on the CPU, cuBLAS on the GPU); the matrix side doubles until one product takes long enough to
 time, and the best of the repeats is the peak.
 
-    python -m edgebench.train.peak --profile demo --hwcfg cpu_cfg1 --hwconfig '{"cores": ["core0"]}' --out X.json
+    python -m edgebench.train.peak --board demo --hwcfg cpu_cfg1 --hwconfig '{"cores": ["core0"]}' --out X.json
 
 Runs in the PyTorch interpreter. Board side: Python 3.8+.
 """
@@ -58,20 +58,20 @@ def gemm_gflops(threads: int, gpu: bool) -> dict:
             "library": f"torch.mm (torch {torch.__version__})"}
 
 
-def measure(profile_name: str, hwcfg: str, hwconfig: dict, record_dir: Path) -> dict:
+def measure(board: str, hwcfg: str, hwconfig: dict, record_dir: Path) -> dict:
     """Return peak.json for a configuration: the rate, or a refusal's reason where this host cannot run it.
 
     In the configuration's power mode, as its runs are (set and restored as the runner does;
     record_dir holds the durable record that puts it back after a kill).
     """
     from edgebench.hwconfig import apply as hwapply
-    from edgebench.hwconfig import load_profile, resolve
+    from edgebench.hwconfig import load_board, resolve
     from edgebench.hwconfig.power_mode import power_mode_context
     from edgebench.hwconfig.resolve import HardwareConfigError, check_host
 
     record = {"hwcfg": hwcfg, "host": socket.gethostname(), "gflops_per_s": None, "reason": None}
     try:
-        cfg = resolve(hwcfg, hwconfig, load_profile(profile_name))
+        cfg = resolve(hwcfg, hwconfig, load_board(board))
         check_host(cfg)
         with power_mode_context(cfg, record_dir):
             hwapply.enter(cfg)  # before torch's import: its thread pool reads the variables
@@ -84,7 +84,7 @@ def measure(profile_name: str, hwcfg: str, hwconfig: dict, record_dir: Path) -> 
 def main(argv=None) -> int:
     """Measure one configuration's peak and write it as JSON."""
     parser = argparse.ArgumentParser(prog="python -m edgebench.train.peak", description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", required=True, help="device profile name or path")
+    parser.add_argument("--board", required=True, help="a bundled board's name or the path of a board description")
     parser.add_argument("--hwcfg", required=True)
     parser.add_argument("--hwconfig", required=True, help="the configuration's config entry, as JSON")
     parser.add_argument("--out", type=Path, required=True)
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from edgebench.atomic import write_text_atomic
 
-    record = measure(args.profile, args.hwcfg, json.loads(args.hwconfig), args.record_dir)
+    record = measure(args.board, args.hwcfg, json.loads(args.hwconfig), args.record_dir)
     write_text_atomic(args.out, json.dumps(record, indent=2) + "\n")
     return 0
 

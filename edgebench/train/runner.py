@@ -29,7 +29,7 @@ from edgebench.data.loader import (CachedSplit, batches_per_epoch, drop_last_tra
 from edgebench.hwconfig import apply as hwapply
 from edgebench.hwconfig.resolve import HardwareConfigError, check_host
 from edgebench.monitor import check_monitor, open_monitor, read_monitor_log, trailing_wait_s
-from edgebench.monitor.host import utc_now
+from edgebench.timestamps import utc_now
 from edgebench.train.backend import Backend, load_backend
 from edgebench.train.checkpoint import epoch_seed, load_checkpoint, save_checkpoint
 from edgebench.train.disk import check_room
@@ -77,10 +77,10 @@ def measure_epoch(spec: RunSpec, backend: Backend, splits, epoch: int, meter: In
     meter.start()
     started, t0 = utc_now(), time.perf_counter()
     train_loss, train_acc, train_top5 = run_epoch(
-        backend, train_split, hp["batch_size"], seed=spec.seed, epoch=epoch, train=True,
-        augment=hp.get("augment", False))
+        backend, train_split, hp.batch_size, seed=spec.seed, epoch=epoch, train=True,
+        augment=hp.augment)
     t_trained = time.perf_counter()
-    val_loss, val_acc, val_top5 = run_epoch(backend, val_split, hp["batch_size"], seed=spec.seed, epoch=epoch,
+    val_loss, val_acc, val_top5 = run_epoch(backend, val_split, hp.batch_size, seed=spec.seed, epoch=epoch,
                                             train=False)
     t_validated = time.perf_counter()
     window = meter.stop()
@@ -109,13 +109,13 @@ def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], at
     """
     hp = spec.training
     splits = CachedSplit(spec.prepared_dir, "train"), CachedSplit(spec.prepared_dir, "val")
-    threshold = float(spec.measurement["max_interference_pct"])
-    remeasures = int(spec.measurement["remeasure_contended"])
+    threshold = spec.measurement.max_interference_pct
+    remeasures = spec.measurement.remeasure_contended
     if remeasures and not rows:
         # The state before epoch 0, for measuring it again; later epochs go back to their predecessor's checkpoint.
         save_checkpoint(state.dir, {"fingerprint": spec.fingerprint(), "epochs": [],
                                     "backend_state": backend.state_bytes(), "weights_sha256": backend.weights_digest()})
-    for epoch in range(len(rows), int(hp["epochs"])):
+    for epoch in range(len(rows), hp.epochs):
         for measured in range(remeasures + 1):
             row, window = measure_epoch(spec, backend, splits, epoch, meter)
             verdict = judge(window.busy_s, window.own_s, 1, threshold)
@@ -130,7 +130,7 @@ def train(spec: RunSpec, state: RunState, backend: Backend, rows: List[dict], at
         # After the last epoch only publishing is left, which needs the rows, not the weights:
         # leaving them out saves writing VGG-16's ~1 GB state once more. A kept checkpoint
         # stays whole, so that raising the epoch count later can continue it.
-        with_weights = epoch < int(hp["epochs"]) - 1 or spec.measurement["keep_checkpoints"]
+        with_weights = epoch < hp.epochs - 1 or spec.measurement.keep_checkpoints
         digest = backend.weights_digest() if with_weights else None
         save_checkpoint(state.dir, {"fingerprint": spec.fingerprint(), "epochs": rows,
                                     "backend_state": backend.state_bytes() if with_weights else None,
@@ -152,14 +152,14 @@ def run(spec: RunSpec) -> dict:
     # Whatever this run's configuration, cores a killed hotplug run left offline and a power mode a
     # killed run left set come back first.
     from edgebench.hwconfig import power_mode
-    from edgebench.hwconfig.hotplug import record_path, recover_stale
+    from edgebench.hwconfig.recovery import recover_killed_runs
 
-    records = spec.lock_dir or spec.state_dir
-    for line in recover_stale(record_path(records)) + power_mode.recover_stale(power_mode.record_path(records)):
+    records = spec.lock_dir or spec.state_dir  # where this host's durable records of changes live
+    for line in recover_killed_runs(records):
         log.warning(line)
     try:
         check_host(spec.hwconfig)
-        check_monitor(spec.profile, spec.monitor)  # a wall meter that does not answer, rails required and absent
+        check_monitor(spec.board, spec.monitor)  # a wall meter that does not answer, rails required and absent
     except HardwareConfigError as error:
         # Under a cluster executor this board is the first to know it cannot run the config.
         log.error("run refused: %s", error)
@@ -203,7 +203,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
     attempts.append(attempt)
     state.save_attempts(attempts)
     summary = run_header(spec)
-    limit = int(spec.measurement["max_attempts_without_progress"])
+    limit = spec.measurement.max_attempts_without_progress
     if stalled_attempts(attempts[:-1]) >= limit:
         # The last attempts died (killed, out of memory) without finishing an epoch: record that
         # rather than crash-looping for days.
@@ -211,10 +211,10 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
         return finish(spec, state, rows, attempts, summary, status="failed", reason=reason, idle_power_w=None)
     if rows:
         log.info("resuming at epoch %d from the checkpoint in %s", len(rows), state.dir)
-    time.sleep(float(spec.measurement["cooldown_s"]))
+    time.sleep(spec.measurement.cooldown_s)
     status, reason, idle_power_w = "done", None, None
     # The monitor starts before pinning so it is not confined to the measured cores.
-    with open_monitor(spec.profile, state.path("hw_log"), spec.monitor), hotplug_context(spec):
+    with open_monitor(spec.board, state.path("hw_log"), spec.monitor), hotplug_context(spec):
         idle_power_w = measure_idle(spec, state)
         hwapply.enter(spec.hwconfig)  # before the framework's import: its thread pools read the variables
         try:
@@ -225,7 +225,7 @@ def _run_locked(spec: RunSpec, state: RunState) -> dict:
                 raise  # epochs trained elsewhere stay checkpointed for a board that can continue
             log.error("run refused: %s", refusal)
             status, reason = "refused", str(refusal)
-        time.sleep(trailing_wait_s(spec.profile, spec.monitor["interval_s"]))  # the trace covers the last epoch
+        time.sleep(trailing_wait_s(spec.board, spec.monitor))  # the trace covers the last epoch
     attempt["ended_at"] = utc_now()
     state.save_attempts(attempts)
     return finish(spec, state, rows, attempts, summary, status=status, reason=reason, idle_power_w=idle_power_w)
@@ -236,7 +236,7 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
     """Return (rows, status, reason) after building the backend, restoring the checkpoint and training."""
     train_split, val_split = CachedSplit(spec.prepared_dir, "train"), CachedSplit(spec.prepared_dir, "val")
     num_classes = train_split.num_classes
-    batch = int(spec.training["batch_size"])
+    batch = spec.training.batch_size
     summary["samples_per_epoch"] = {"train": samples_per_pass(len(train_split), batch, train=True),
                                     "train_available": len(train_split),
                                     "val": samples_per_pass(len(val_split), batch, train=False)}
@@ -245,9 +245,9 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
     summary.update(num_classes=num_classes, provenance=provenance(spec, backend_cls))
     for warning in summary["provenance"]["clocks"]["warnings"]:
         log.warning(warning)
-    epochs_left = int(spec.training["epochs"]) - len(rows)
-    with_weights = epochs_left if spec.measurement["keep_checkpoints"] else epochs_left - 1
-    if spec.measurement["remeasure_contended"] and not rows:
+    epochs_left = spec.training.epochs - len(rows)
+    with_weights = epochs_left if spec.measurement.keep_checkpoints else epochs_left - 1
+    if spec.measurement.remeasure_contended and not rows:
         with_weights += 1  # the state before epoch 0, kept for measuring it again (train())
     check_room(state.dir, backend.weights_bytes(), with_weights)  # RunRefused: before any training
     if checkpoint is not None and checkpoint["backend_state"] is not None:
@@ -269,7 +269,7 @@ def _train_with(spec: RunSpec, state: RunState, backend_cls, summary: dict, rows
         log.exception("run failed: %s", reason)
     summary["provenance"]["device"] = backend.device_report()
     # Over this attempt's epochs (a resumed run's earlier epochs were judged by their attempt).
-    threshold = float(spec.measurement["max_interference_pct"])
+    threshold = spec.measurement.max_interference_pct
     attempt["interference"] = {**meter.summary(threshold), "remeasured_epochs": attempt.get("remeasured_epochs", 0)}
     summary["interference"] = combined((a.get("interference") for a in attempts), threshold)
     return rows, status, reason
@@ -286,12 +286,12 @@ def hotplug_context(spec: RunSpec):
 
 def measure_idle(spec: RunSpec, state: RunState) -> Optional[float]:
     """Return the idle power (W) over monitor.idle_baseline_s seconds before training, if configured."""
-    seconds = float(spec.monitor["idle_baseline_s"])
+    seconds = spec.monitor.idle_baseline_s
     if seconds <= 0:
         return None
     start = utc_now()
     time.sleep(seconds)
-    hw, _ = read_monitor_log(spec.profile, state.path("hw_log"), spec.monitor["power_method"])
+    hw, _ = read_monitor_log(spec.board, state.path("hw_log"), spec.monitor.power_method)
     from edgebench.monitor.energy import mean_power_w
 
     return mean_power_w(hw, start, utc_now()) if "power_total_mw" in hw.columns else None

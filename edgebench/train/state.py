@@ -58,7 +58,7 @@ class RunState:
             log.warning("checkpoint in %s belongs to another experiment (%s); starting over",
                         self.dir, checkpoint["fingerprint"])
             return [], None
-        if checkpoint["backend_state"] is None and len(checkpoint["epochs"]) < int(self.spec.training["epochs"]):
+        if checkpoint["backend_state"] is None and len(checkpoint["epochs"]) < self.spec.training.epochs:
             # Written after what was then the last epoch, without weights: nothing to continue from.
             log.warning("checkpoint in %s holds no weights to continue past epoch %d; starting over",
                         self.dir, len(checkpoint["epochs"]) - 1)

@@ -23,6 +23,7 @@ from edgebench.atomic import write_csv_atomic, write_text_atomic
 from edgebench.hwconfig import apply as hwapply
 from edgebench.hwconfig.clocks import read_limits
 from edgebench.monitor import extra_logs, read_monitor
+from edgebench.settings import as_dict
 from edgebench.train import energy as run_energy
 from edgebench.train.checkpoint import load_checkpoint
 from edgebench.train.spec import OUTPUT_FILES, RunRefused, RunSpec
@@ -35,8 +36,8 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 def run_header(spec: RunSpec) -> dict:
     """Return what identifies the run in run.json (the experiment, before anything ran)."""
     return {"framework": spec.framework, "model": spec.model, "hwconfig": asdict(spec.hwconfig),
-            "rep": spec.rep, "seed": spec.seed, "device_profile": spec.profile["name"],
-            "input_size": spec.input_size, "training": spec.training, "measurement": spec.measurement}
+            "rep": spec.rep, "seed": spec.seed, "device_profile": spec.board["name"],
+            "input_size": spec.input_size, "training": as_dict(spec.training), "measurement": as_dict(spec.measurement)}
 
 
 def interpreter() -> dict:
@@ -87,7 +88,7 @@ def publish(spec: RunSpec, state: RunState) -> None:
         tmp = target.with_name(f".{target.name}.tmp")
         shutil.copyfile(state.path(key), tmp)
         os.replace(tmp, target)
-    if not spec.measurement.get("keep_checkpoints"):
+    if not spec.measurement.keep_checkpoints:
         shutil.rmtree(state.dir)
 
 
@@ -95,7 +96,7 @@ def finish(spec: RunSpec, state: RunState, rows: List[dict], attempts: List[dict
            status: str, reason: Optional[str], idle_power_w: Optional[float]) -> dict:
     """Write hw.csv, epochs.csv, train.log and run.json to the state directory, publish, return run.json."""
     state.path("hw_log").touch()  # a run refused before its monitor started still has a (empty) log
-    trace = read_monitor(spec.profile, state.path("hw_log"), spec.monitor)
+    trace = read_monitor(spec.board, state.path("hw_log"), spec.monitor)
     hw, skipped = trace.hw, trace.skipped
     # Without a single sample (refused before the monitor's first), the CSV still has its header.
     write_csv_atomic(hw if len(hw.columns) else pd.DataFrame(columns=["timestamp"]), state.path("hw_csv"))
@@ -113,8 +114,8 @@ def finish(spec: RunSpec, state: RunState, rows: List[dict], attempts: List[dict
         "attempts": attempts,
         "restarts": max(len(attempts) - 1, 0),
         "downtime_s": downtime_s(attempts),
-        "monitor": {"kind": spec.profile.get("monitor", "host"), "samples": len(hw), "skipped_lines": skipped,
-                    "interval_s": spec.monitor["interval_s"], "power_total": hw.attrs.get("power_total"),
+        "monitor": {"kind": spec.board.get("monitor", "host"), "samples": len(hw), "skipped_lines": skipped,
+                    "interval_s": spec.monitor.interval_s, "power_total": hw.attrs.get("power_total"),
                     "power_source": trace.power_source, "sources": trace.sources},
         "energy": run_energy.summarise(hw, epochs, total_time_s, idle_power_w=idle_power_w,
                                        interval_s=trace.power_interval_s),

@@ -4,7 +4,6 @@ import numpy as np
 import torch
 
 from edgebench.train.metrics import EpochMeter, topk_correct
-from edgebench.train.thesis_log import epoch_lines
 
 
 def test_topk_matches_torch():

@@ -23,7 +23,7 @@ import torch
 import yaml
 
 from edgebench import models
-from edgebench import workflow_config as wc
+from edgebench import workflow_config
 from edgebench.data.demo import generate_demo_tree
 from edgebench.data.loader import CachedSplit, drop_last_training_batch, iterate_batches
 from edgebench.data.prepare import prepare
@@ -164,7 +164,7 @@ def one_ulp_twin(torch_backend, name: str, size: int, num_classes: int, hp: dict
 @pytest.mark.parametrize("name", models.MODEL_NAMES)
 def test_verification_mode_trains_the_first_demo_epoch_alike_in_both_frameworks(name, demo_split):
     hp = training()
-    size = wc.input_size(demo_config(), name)
+    size = workflow_config.input_size(demo_config(), name)
     split = demo_split(size, IMAGES_PER_CLASS.get(name))
     pair = build_pair(name, size, split.num_classes, hp)
     assert worst_difference(torch_weights(pair["pytorch"]), mxnet_weights(pair["mxnet"]))[0] == 0.0  # one start
@@ -205,7 +205,7 @@ def test_frozen_weights_and_batchnorm_steps_give_equal_evaluation_logits(name, d
     # amplifies float32 rounding past 1e-5 by itself (ResNet-152 after 5 steps of 4 at 32 px:
     # 1.5e-3 between the two frameworks in float32 with this convention, 0.25 without it).
     hp = training(learning_rate=0.0, weight_decay=0.0)
-    size = wc.input_size(demo_config(), name)
+    size = workflow_config.input_size(demo_config(), name)
     split = demo_split(size, FROZEN_IMAGES_PER_CLASS)
     pair = build_pair(name, size, split.num_classes, hp)
     batches = epoch_batches(split, hp)

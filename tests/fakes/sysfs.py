@@ -29,16 +29,16 @@ e.g. 3160000.i2c/i2c-0 on TX2, c240000.i2c/i2c-1 on Orin, and is never read here
   `temp1_input` (m degC), and `label` (Documentation/ABI/testing/sysfs-class-hwmon: the chip's
   label from the device tree). Thor's INA238 bus and address are not documented publicly:
   "1-0044" is a placeholder (nothing reads the address).
-- iio INA3221 (JetPack 4, NVIDIA's ina3221x driver; reference rails.md section 3; jtop
+- iio INA3221 (JetPack 4, NVIDIA's ina3221x driver; docs/rails.md section 3; jtop
   power.py's `rail_name_` branch): name `ina3221x`, `iio:device<N>/` with `name`,
   `rail_name_<K>`, `in_power<K>_input` (mW), `in_voltage<K>_input` (mV), `in_current<K>_input`
   (mA), `crit_current_limit_<K>`, `warn_current_limit_<K>` (mA), `running_mode`.
 
-Per board and JetPack (JETSON_RAILS below), the chips, addresses and labels come from reference
-rails.md section 2 and these public sources: TX2 JP4 0-0040 (VDD_SYS_GPU, VDD_SYS_SOC,
+Per board and JetPack (JETSON_RAILS below), the chips, addresses and labels come from docs/rails.md
+section 2 and these public sources: TX2 JP4 0-0040 (VDD_SYS_GPU, VDD_SYS_SOC,
 VDD_4V0_WIFI) and 0-0041 (VDD_IN, VDD_SYS_CPU, VDD_SYS_DDR), `/sys/bus/i2c/drivers/ina3221x/
-0-0041/iio:device1/in_power0_input` = VDD_IN (rails.md, TX2 row); Nano JP4 6-0040/iio:device0
-POM_5V_IN, POM_5V_GPU, POM_5V_CPU (rails.md Nano row, jetson_stats#131; rverdile/nano-temp-monitor
+0-0041/iio:device1/in_power0_input` = VDD_IN (docs/rails.md 2.2); Nano JP4 6-0040/iio:device0
+POM_5V_IN, POM_5V_GPU, POM_5V_CPU (docs/rails.md 2.3, jetson_stats#131; rverdile/nano-temp-monitor
 power.py); Xavier NX JP4 7-0040/iio:device0 VDD_IN, VDD_CPU_GPU_CV, VDD_SOC and JP5
 `/sys/bus/i2c/devices/7-0040/hwmon/hwmon5` (public Jetson logging scripts; forum t/200883); AGX
 Xavier JP4 1-0040/iio:device0 GPU, CPU, SOC and 1-0041/iio:device1 CV, VDDRQ, SYS5V
@@ -46,8 +46,8 @@ Xavier JP4 1-0040/iio:device0 GPU, CPU, SOC and 1-0041/iio:device1 CV, VDDRQ, SY
 NX / Orin Nano JP5, JP6 1-0040 VDD_IN, VDD_CPU_GPU_CV, VDD_SOC (Linux DT tegra234-p3767, NVIDIA's
 `i2c@c240000 { ina3221@40 { compatible = "ti,ina3221"` overlay); AGX Orin JP5 1-0040 VDD_GPU_SOC,
 VDD_CPU_CV, VIN_SYS_5V0 and 1-0041 NC, VDDQ_VDD2_1V8AO, NC (jtop power.py, skipping NC; the second
-chip is absent from some JP6 builds, rails.md AGX Orin row); Thor JP7 INA3221 VDD_GPU,
-VDD_CPU_SOC_MSS, VIN_SYS_5V0 and INA238 VIN (rails.md Thor row, forum t/366461). The readings are
+chip is absent from some JP6 builds, docs/rails.md 2.7); Thor JP7 INA3221 VDD_GPU,
+VDD_CPU_SOC_MSS, VIN_SYS_5V0 and INA238 VIN (docs/rails.md 2.8, forum t/366461). The readings are
 made up, each rail's share plausible (the input above the sum of its branches).
 """
 
