@@ -13,7 +13,6 @@ import argparse
 import json
 import shutil
 import sys
-from pathlib import Path
 
 from edgebench import paths, workflow_config
 from edgebench.hwconfig import check_host

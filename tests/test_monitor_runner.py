@@ -168,7 +168,7 @@ def test_recorded_log_to_hw_csv(tmp_path, capsys):
     with TegrastatsRunner(log, interval_ms=50) as runner:
         wait_for(lambda: runner.lines_written >= 3)
     out = tmp_path / "hw.csv"
-    assert cli([str(log), "-o", str(out), "--profile", "tx2"]) == 0
+    assert cli([str(log), "-o", str(out), "--board", "tx2"]) == 0
     hw = pd.read_csv(out)
     assert len(hw) == runner.lines_written
     assert {"timestamp", "ram_used_mb", "cpu0_load_pct", "power_vdd_in_mw", "power_total_mw"} <= set(hw.columns)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edgebench.monitor.tegrastats import log as tegrastats_log
+from edgebench.monitor.tegrastats import blocks as tegrastats_blocks
+from edgebench.monitor.tegrastats import fast as tegrastats_fast
 from edgebench.monitor.tegrastats import cli, line_ending, parse_line, parse_log, read_lines
-from edgebench.monitor.tegrastats.fields import MIN_RUN_LINES
+from edgebench.monitor.tegrastats.reference import MIN_RUN_LINES, numeric_columns
 
 SAMPLES = Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl"
 RECORDS = [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
@@ -355,7 +356,7 @@ def variants(line, count, rng):
 
 def general_frame(lines):
     rows = [row for row in map(parse_line, lines) if row is not None]
-    return tegrastats_log.numeric_columns(pd.DataFrame.from_records(rows))
+    return numeric_columns(pd.DataFrame.from_records(rows))
 
 
 def test_layouts_and_general_parser_agree_on_varied_logs():
@@ -387,8 +388,8 @@ def test_layouts_agree_with_off_cores_stamps_and_markers():
 
 def test_layouts_are_learnt_once_not_per_line(monkeypatch):
     calls = []
-    general = tegrastats_log.parse_body
-    monkeypatch.setattr(tegrastats_log, "parse_body", lambda *a: calls.append(1) or general(*a))
+    general = tegrastats_fast.parse_body
+    monkeypatch.setattr(tegrastats_fast, "parse_body", lambda *a: calls.append(1) or general(*a))
     lines = variants(LINES[1], 2000, random.Random(1))
     df, skipped = parse_log(lines)
     assert len(df) == 2000 and skipped == 0
@@ -397,7 +398,7 @@ def test_layouts_are_learnt_once_not_per_line(monkeypatch):
 
 
 def test_rows_read_in_blocks_keep_their_order(monkeypatch):
-    monkeypatch.setattr(tegrastats_log, "BLOCK_LINES", 7)
+    monkeypatch.setattr(tegrastats_blocks, "BLOCK_LINES", 7)
     rng = random.Random(5)
     # two layouts of one TX2 (with and without SWAP) interleaved across block boundaries
     lines = variants(LINES[1], 30, rng) + variants(LINES[2], 9, rng) + variants(LINES[1], 20, rng)
@@ -430,12 +431,12 @@ def awkward_log(rng):
 def count_fast_rows(monkeypatch):
     """Return a list that gets the number of rows of each block read by the fast path."""
     counts = []
-    columns_of = tegrastats_log._Form.columns_of
+    columns_of = tegrastats_fast._Form.columns_of
     def counted(form, block, lines):
         counts.append(len(lines))
         return columns_of(form, block, lines)
 
-    monkeypatch.setattr(tegrastats_log._Form, "columns_of", counted)
+    monkeypatch.setattr(tegrastats_fast._Form, "columns_of", counted)
     return counts
 
 
@@ -444,13 +445,13 @@ def count_fast_rows(monkeypatch):
 def test_fast_path_and_general_parser_agree_across_blocks(tmp_path, monkeypatch, block_bytes, newline):
     # A 1000-byte block holds one or two lines, so lines start and end at every position
     # relative to a block's edges, and some lines are longer than a block.
-    monkeypatch.setattr(tegrastats_log, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(tegrastats_blocks, "BLOCK_BYTES", block_bytes)
     lines = awkward_log(random.Random(block_bytes + len(newline)))
     log = tmp_path / "hw.log"
     log.write_bytes(newline.join(lines).encode() + b"\n")
     fast_rows = count_fast_rows(monkeypatch)
     fast, skipped = parse_log(log, profile="tx2")
-    monkeypatch.setattr(tegrastats_log, "MAX_LAYOUTS", 0)  # nothing learnt: every line parsed by name
+    monkeypatch.setattr(tegrastats_fast, "MAX_LAYOUTS", 0)  # nothing learnt: every line parsed by name
     general, general_skipped = parse_log(log, profile="tx2")
     pd.testing.assert_frame_equal(fast, general, check_exact=True)
     assert skipped == general_skipped == 2  # the cut line, the line with a 5-digit year
@@ -461,12 +462,12 @@ def test_fast_path_and_general_parser_agree_across_blocks(tmp_path, monkeypatch,
 
 
 def test_fast_path_and_general_parser_agree_on_lines_in_small_blocks(monkeypatch):
-    monkeypatch.setattr(tegrastats_log, "BLOCK_LINES", 3)
+    monkeypatch.setattr(tegrastats_blocks, "BLOCK_LINES", 3)
     lines = awkward_log(random.Random(2))
     lines.insert(20, LINES[1] + "\n" + LINES[2])  # an item holding two lines is one odd line
     fast_rows = count_fast_rows(monkeypatch)
     fast, skipped = parse_log(lines)
-    monkeypatch.setattr(tegrastats_log, "MAX_LAYOUTS", 0)
+    monkeypatch.setattr(tegrastats_fast, "MAX_LAYOUTS", 0)
     general, general_skipped = parse_log(lines)
     pd.testing.assert_frame_equal(fast, general, check_exact=True)
     assert skipped == general_skipped == 3
@@ -556,7 +557,7 @@ def test_both_readers_skip_the_same_cut_lines_and_count_them(monkeypatch):
 
 
 def frame_of(rows):
-    return tegrastats_log.numeric_columns(pd.DataFrame.from_records(rows))
+    return numeric_columns(pd.DataFrame.from_records(rows))
 
 
 CPU_LIST_END = LINES[1][: LINES[1].index("]") + 1]  # a real line up to the end of its CPU list

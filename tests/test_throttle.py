@@ -13,7 +13,7 @@ from edgebench.analysis.ranking import rank_table, read_config_table
 from edgebench.analysis.table import build_table
 from edgebench.atomic import write_csv_atomic
 from edgebench.hwconfig.clocks import read_limits, sensor_name
-from edgebench.monitor.tegrastats.fields import parse_line
+from edgebench.monitor.tegrastats import parse_line
 from edgebench.train.throttle import throttle_report
 from tests.fakes.sysfs import make_cpufreq, make_devfreq, make_thermal_zone
 from tests.test_table import make_run

@@ -14,7 +14,8 @@ import pandas as pd
 
 from edgebench.hwconfig import load_board
 from edgebench.monitor import trailing_wait_s
-from edgebench.monitor.tegrastats import TegrastatsRunner, parse_log, utc_stamp
+from edgebench.monitor.tegrastats import TegrastatsRunner, parse_log
+from edgebench.timestamps import utc_now
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -30,7 +31,7 @@ def test_tegrastats_prints_after_the_end_within_the_wait(tmp_path, monkeypatch):
         while runner.lines_written < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.3)  # the end falls between two lines, as it does in a run
-        end = utc_stamp()
+        end = utc_now()
         time.sleep(trailing_wait_s(profile, interval_s))
     hw, _ = parse_log(log, profile=profile)
     assert pd.to_datetime(hw["timestamp"], format="ISO8601").max() > pd.Timestamp(end)

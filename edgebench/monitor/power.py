@@ -12,8 +12,6 @@ import re
 
 from edgebench.hwconfig.boards import load_board
 
-load_profile = load_board  # TEMPORARY: the tegrastats CLI still imports the old name
-
 METHODS = ("total", "thesis_sum")
 # Input rails by name, most complete first: Thor's VIN includes the carrier board,
 # VDD_IN / POM_5V_IN are the module's input (TX1/TX2/NX/Orin NX/Nano, Nano).

@@ -11,15 +11,12 @@ import subprocess
 import termios
 import threading
 import tty
-from datetime import datetime, timezone
 from pathlib import Path
 
+from edgebench.monitor.tegrastats.fields import RESTART_MARKER
+from edgebench.timestamps import utc_now
+
 # --- running tegrastats ------------------------------------------------------------------
-
-
-def utc_stamp() -> str:
-    """Return the current wall-clock time as ISO-8601 UTC with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def open_raw_pty() -> tuple[int, int]:
@@ -97,7 +94,7 @@ class TegrastatsRunner:
         # Append, never truncate: a resumed run keeps the samples of its earlier attempts.
         self._log = open(self.log_path, "a", encoding="utf-8")
         if resumed:
-            self._write(f"# restart {utc_stamp()}\n")
+            self._write(f"{RESTART_MARKER} {utc_now()}\n")
         try:
             self._pty, theirs = open_raw_pty()
             try:
@@ -138,7 +135,7 @@ class TegrastatsRunner:
         pending = ""
         for data in read_until_hangup(self._pty):
             # Stamped as read: each line on its own when tegrastats prints it (a terminal).
-            stamp = utc_stamp()
+            stamp = utc_now()
             *lines, pending = (pending + decoder.decode(data)).split("\n")
             for line in lines:
                 line = line.rstrip("\r")
@@ -147,12 +144,12 @@ class TegrastatsRunner:
         pending += decoder.decode(b"", final=True)
         if pending.strip():
             # Output cut off when the process ended: kept for the record, not parsed.
-            self._write(f"# partial {utc_stamp()} {pending}\n")
+            self._write(f"# partial {utc_now()} {pending}\n")
 
     def _pump_stderr(self) -> None:
         for raw in self.process.stderr:
             if raw.strip():
-                self._write(f"# stderr {utc_stamp()} {raw.rstrip()}\n")
+                self._write(f"# stderr {utc_now()} {raw.rstrip()}\n")
 
     def stop(self, timeout_s: float = 5.0) -> int | None:
         """Return tegrastats' exit code after stopping it and closing the log."""

@@ -1,53 +1,60 @@
-"""Whole tegrastats logs into an hw.csv DataFrame, fast: parse_log(), and its command line."""
+"""The fast tegrastats parser: parse_log(), a whole log into an hw.csv DataFrame with numpy.
+
+It must give exactly what the reference parser (reference.py) gives: the same rows, columns,
+types and values, and the same lines skipped; the tests compare the two on every recorded
+line and on synthetic logs, with every layout learnt and with none.
+
+A log holds hundreds of thousands of lines from one tegrastats process, laid out identically
+except for their numbers. parse_log therefore learns each layout once from a line the
+reference parser reads: which of its numbers belong to a name, and which column each other
+number fills. It then reads the log in blocks (blocks.py) with numpy over each block's bytes
+(a regex match or any Python work per line would cost several times more than all the rest):
+a line whose skeleton (every run of digits made one 0) is a known form of a layout has its
+digit runs turned into numbers, column by column for the whole block; only the other lines
+(markers, garbage, the first line of a new form, odd numbers) go through the reference
+parser, one by one. Lines cut off are judged by the reference's rule: each line alone by its
+ending, then beside its run (reference.usual_ending); a line cut off is counted skipped.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
-import sys
-from itertools import islice, repeat
-from pathlib import Path
+from itertools import repeat
 
+from edgebench.monitor.tegrastats.blocks import MAX_DIGITS, Block, Scratch, log_blocks, span_texts
 from edgebench.monitor.tegrastats.fields import (
+    BOARD_TIME_ISO,
+    BOARD_TIMESTAMP,
+    MARKER,
+    NUMBER,
     SENSOR_OFF_C,
+    STAMP_COLUMNS,
+    TEMP_PREFIX,
+    TIMESTAMP,
+    stamp_matches,
+)
+from edgebench.monitor.tegrastats.reference import (
+    RESTART,
+    SKIPPED,
+    numeric_columns,
     parse_body,
     read_body,
+    read_raw,
     split_stamps,
-    stamp_matches,
     usual_ending,
 )
 
-# --- whole logs -------------------------------------------------------------------------
-# A log holds hundreds of thousands of lines from one tegrastats process, laid out
-# identically except for their numbers. parse_log therefore learns each layout once from a
-# line parsed by name (parse_line's way): which of its numbers belong to a name, and which
-# column each other number fills. It then reads the log in blocks of about a MiB with numpy
-# over each block's bytes (a regex match or any Python work per line would cost several
-# times more than all the rest): each line is reduced to its skeleton, every run of digits
-# replaced by one 0; a line whose skeleton is a known form of a layout has its digit runs
-# turned into numbers, column by column for the whole block; only the other lines (markers,
-# garbage, the first line of a new form, odd numbers) go through the general parser, one by
-# one. Results are the same either way (the tests compare both on every recorded line and
-# on synthetic logs, with every learnt layout and with none), and so is the judgement of
-# lines cut off: each line is judged alone as parse_line judges it, then beside its run's
-# lines as read_lines judges it (fields.usual_ending), and a line cut off is counted skipped.
-
-NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+NUMBER_RE = re.compile(NUMBER)
 PROBE, PROBE_DECIMAL = "987654", "98765.25"
-STAMP_COLUMNS = ("timestamp", "board_timestamp")
 MAX_LAYOUTS = 256  # beyond this many layouts in one log, learning stops: general path only
-# A block is about 2,500 TX2 lines: numpy's cost per call is spread over many lines, and
-# the block's arrays stay in the CPU's cache (4 MiB blocks were 20% slower).
-BLOCK_BYTES = 1 << 20  # read from a file at a time
-BLOCK_LINES = 2_500  # taken from an iterable of lines at a time
-# Runs up to this long are read exactly by _run_values (8 digits at most), and a decimal of
-# two of them stays below 2**53, exact as a float. A line with a longer run: general parser.
-MAX_DIGITS = 7
 DIGIT_RUN_RE = re.compile(r"[0-9]+")
 # NUMBER_RE's numbers as they look in a skeleton: group 1 is a sign, group 2 a fraction.
 SKELETON_NUMBER_RE = re.compile(r"(-?)0(\.0)?")
 UNSEEN = -2  # a skeleton not met yet (-1: its lines go through the general parser)
+
+
+# --- layouts: what each number of a line is, learnt from the reference parser ------------
 
 
 class _Slot:
@@ -103,139 +110,11 @@ def _learn_layout(body: str) -> _Layout | None:
                 # int): left to the general parser.
                 return None
             taken.add(key)
-            columns.append((key, ("celsius" if key.startswith("temp_") else "float") if is_float else "int"))
+            kind = ("celsius" if key.startswith(TEMP_PREFIX) else "float") if is_float else "int"
+            columns.append((key, kind))
         numbers.append(_Slot(tuple(columns)))
     constants = {key: base[key] for key in keys if key not in taken}
     return _Layout(numbers, constants, keys, ending)
-
-
-class _Scratch:
-    """Arrays reused from block to block: a fresh large one costs a page fault per 4 KiB
-    each time (the allocator hands it back to the system), more than the work done in it."""
-
-    def __init__(self):
-        self.arrays = {}
-
-    def array(self, name, size, dtype):
-        import numpy as np
-
-        array = self.arrays.get(name)
-        if array is None or len(array) < size:
-            array = self.arrays[name] = np.empty(size + size // 4, dtype)
-        return array[:size]
-
-
-class _Block:
-    """A block of log lines as bytes: its digit runs, and each line's skeleton."""
-
-    def __init__(self, data: bytes, errors: str, scratch: _Scratch):
-        import numpy as np
-
-        self.errors = errors  # how a line's bytes decode, as the log was read
-        # A newline in front puts one before every line; 16 zeros after the text keep the
-        # 8-byte reads of _run_values inside the buffer.
-        buf = scratch.array("buf", len(data) + 18, np.uint8)
-        buf[0] = buf[-17] = 10
-        buf[1:-17] = np.frombuffer(data, np.uint8)
-        buf[-16:] = 0
-        text = buf[:-16]
-        work = scratch.array("work", len(buf), np.uint8)
-        is_digit = scratch.array("is_digit", len(buf), bool)
-        np.less(np.subtract(buf, 48, out=work), 10, out=is_digit)  # uint8 wraps: b"0"-b"9" only
-        change = scratch.array("change", len(buf) - 1, bool)
-        edges = np.flatnonzero(np.not_equal(is_digit[1:], is_digit[:-1], out=change))
-        edges += 1
-        starts = scratch.array("starts", len(edges) // 2, np.intp)
-        starts[:] = edges[0::2]
-        lengths = np.subtract(edges[1::2], starts, out=scratch.array("lengths", len(starts), np.intp))
-        self.newlines = np.flatnonzero(np.equal(text, 10, out=change[: len(text)]))
-        self.line_starts = self.newlines[:-1] + 1
-        self.first_run = np.searchsorted(starts, self.line_starts)  # each line's first digit run
-        self.buf, self.starts, self.lengths, self.scratch = buf, starts, lengths, scratch
-
-        digits = is_digit[: len(text)]
-        keep = scratch.array("keep", len(text), bool)  # all but a run's second and later digits
-        keep[0] = True
-        np.logical_not(np.logical_and(digits[1:], digits[:-1], out=keep[1:]), out=keep[1:])
-        # Clearing a digit's low four bits makes it a 0.
-        zeros = np.invert(np.multiply(digits, np.uint8(15), out=work[: len(text)]), out=work[: len(text)])
-        # The lines' skeletons, each after a newline, and a newline at the end.
-        self.skeleton_bytes = np.bitwise_and(text, zeros, out=zeros)[keep]
-        self._skeletons = self._values = None
-
-    def __len__(self) -> int:
-        return len(self.newlines) - 1
-
-    @property
-    def skeletons(self) -> list[str]:
-        """Each line's skeleton."""
-        if self._skeletons is None:
-            self._skeletons = self.skeleton_bytes.tobytes().decode("utf-8", self.errors).split("\n")[1:-1]
-        return self._skeletons
-
-    def all_of(self, skeleton: bytes) -> bool:
-        """Return whether every line of the block has this skeleton."""
-        import numpy as np
-
-        row = len(skeleton) + 1
-        if len(self.skeleton_bytes) != len(self) * row + 1:
-            return False
-        lines = self.skeleton_bytes[1:].reshape(len(self), row)
-        return bool((lines == np.frombuffer(skeleton + b"\n", np.uint8)).all())
-
-    def line(self, i) -> str:
-        return self.buf[self.newlines[i] + 1: self.newlines[i + 1]].tobytes().decode("utf-8", self.errors)
-
-    def lines_with_long_runs(self):
-        """Return the lines with a digit run too long for the fast path."""
-        import numpy as np
-
-        long_runs = self.starts[self.lengths > MAX_DIGITS]
-        return np.searchsorted(self.line_starts, long_runs, side="right") - 1
-
-    @property
-    def values(self):
-        """The value of each digit run."""
-        if self._values is None:
-            self._values = _run_values(self.buf, self.starts, self.lengths, self.scratch)
-        return self._values
-
-
-def _run_values(buf, starts, lengths, scratch):
-    """Return the value of each digit run of buf (exact for runs of up to 8 digits)."""
-    import numpy as np
-
-    n = len(starts)
-    # The 8 bytes from each run's start as one little-endian integer (first digit lowest),
-    # put together from the two aligned words they overlap: a gather of unaligned 8-byte
-    # words takes numpy's slow path, twice as long.
-    words = buf[: len(buf) // 8 * 8].view("<u8")
-    word = scratch.array("word", n, np.intp)
-    x = np.take(words, np.right_shift(starts, 3, out=word), out=scratch.array("values", n, np.uint64), mode="clip")
-    word += 1
-    # (take into a reused array, with mode="clip" as only then it does not buffer its output)
-    high = np.take(words, word, out=scratch.array("high", n, np.uint64), mode="clip")
-    bits = np.left_shift(np.bitwise_and(starts, 7, out=word), 3, out=word).view(np.uint64)
-    x >>= bits
-    high <<= 56 - bits  # then by 8 more: 64 bits in all are more than a shift may take
-    high <<= 8
-    x |= high
-    # Shifted up so that the run's digits fill the top bytes and zeros (leading 0s) the rest;
-    # then the usual SWAR parse adds neighbours: digit pairs, then fours, then all eight.
-    shift = np.minimum(lengths, 8, out=scratch.array("shift", n, np.intp))
-    shift -= 8
-    shift *= -8
-    x <<= shift.view(np.uint64)
-    x &= 0x0F0F0F0F0F0F0F0F
-    x *= 10 << 8 | 1
-    x >>= 8
-    x &= 0x00FF00FF00FF00FF
-    x *= 100 << 16 | 1
-    x >>= 16
-    x &= 0x0000FFFF0000FFFF
-    x *= 10000 << 32 | 1
-    x >>= 32
-    return x.view(np.int64)
 
 
 class _Form:
@@ -270,9 +149,10 @@ class _Form:
         self.fixed_runs = np.array([i for i, _, value in pinned if value is not None], dtype=np.intp)
         self.fixed_values = np.array([value for _, _, value in pinned if value is not None], dtype=np.int64)
         ours, board = stamp_matches(stamps)
-        self.ours = ours.span(1) if ours else None  # our stamp's (start, end) in the line
-        # the (start, end) of the board time's month, day, year and clock
-        self.board = [board.span(group) for group in (1, 2, 3, 4)] if board else None
+        self.ours = [ours.span(1)] if ours else None  # our stamp's (start, end) in the line
+        # The board's time as reference.split_stamps writes it: spans of the line, and text.
+        self.board = [board.span(part) if isinstance(part, int) else part.encode() for part in BOARD_TIME_ISO] \
+            if board else None
 
     @staticmethod
     def make(layout: _Layout, line: str, body: str) -> _Form | None:
@@ -288,26 +168,23 @@ class _Form:
                 return None
         return _Form(layout, stamps, skeleton)
 
-    def matches(self, block: _Block, lines):
+    def matches(self, block: Block, lines):
         """Return which of these lines of the block (of this form's skeleton) are of the form."""
         runs = block.first_run[lines][:, None]
         ok = (block.lengths[runs + self.pinned_runs] == self.pinned_lengths).all(axis=1)
         return ok & (block.values[runs + self.fixed_runs] == self.fixed_values).all(axis=1)
 
-    def columns_of(self, block: _Block, lines) -> dict:
+    def columns_of(self, block: Block, lines) -> dict:
         """Return the columns of these lines of the block, as parse_line gives them."""
         import numpy as np
 
         n, first_run, line_starts = len(lines), block.first_run[lines], block.line_starts[lines]
         values = block.values
-        ours = _stamp_texts(block.buf, line_starts, [self.ours]) if self.ours else None
-        board = None
-        if self.board:
-            month, day, year, clock = self.board
-            board = _stamp_texts(block.buf, line_starts, [year, b"-", month, b"-", day, b"T", clock])
-        data = {"timestamp": ours if ours is not None else board if board is not None else np.full(n, None)}
+        ours = span_texts(block.buf, line_starts, self.ours) if self.ours else None
+        board = span_texts(block.buf, line_starts, self.board) if self.board else None
+        data = {TIMESTAMP: ours if ours is not None else board if board is not None else np.full(n, None)}
         if ours is not None and board is not None:
-            data["board_timestamp"] = board
+            data[BOARD_TIMESTAMP] = board
         powers = 10 ** np.arange(MAX_DIGITS + 1, dtype=np.int64)
         for key in self.layout.keys:
             if key not in self.columns:
@@ -331,90 +208,7 @@ class _Form:
         return data
 
 
-def _stamp_texts(buf, line_starts, pieces):
-    """Return, per line, the string joining these (start, end) spans of it and literal bytes."""
-    import numpy as np
-
-    width = sum(len(piece) if isinstance(piece, bytes) else piece[1] - piece[0] for piece in pieces)
-    chars = np.empty((len(line_starts), width + 1), np.uint8)
-    chars[:, width] = 10
-    at = 0
-    for piece in pieces:
-        if isinstance(piece, bytes):
-            chars[:, at: at + len(piece)] = np.frombuffer(piece, np.uint8)
-            at += len(piece)
-        else:
-            begin, end = piece
-            # Every `end - begin` bytes of buf from any offset, as rows: one gather copies them.
-            spans = np.ndarray((len(buf) - end + begin + 1, end - begin), np.uint8, buf, strides=(1, 1))
-            chars[:, at: at + end - begin] = spans[line_starts + begin]
-            at += end - begin
-    # One string of them all, split: quicker than numpy's conversion to str objects.
-    return np.array(chars.tobytes().decode("ascii").split("\n")[:-1], dtype=object)
-
-
-def _cut_positions(endings, runs: list[int]):
-    """Return the row positions whose line lacks fields its run's lines have, run by run."""
-    import numpy as np
-
-    # endings holds a code per row for the field its line ends with; the judgement itself is
-    # usual_ending's, the one read_lines makes too.
-    cut = []
-    bounds = runs + [len(endings)]
-    for begin, end in zip(bounds, bounds[1:]):
-        counts = np.bincount(endings[begin:end])
-        usual = usual_ending({int(code): int(counts[code]) for code in np.flatnonzero(counts)}, end - begin)
-        if usual is not None:
-            cut.append(begin + np.flatnonzero(endings[begin:end] != usual))
-    return np.concatenate(cut) if cut else np.array([], dtype=np.intp)
-
-
-def numeric_columns(df):
-    """Return df with every column but the stamps numeric (an always-empty one as float NaN)."""
-    import pandas as pd
-
-    for column in df.columns:
-        if column not in STAMP_COLUMNS and df[column].dtype == object:
-            df[column] = pd.to_numeric(df[column])
-    return df
-
-
-def _universal_newlines(data: bytes) -> bytes:
-    """Return data with \\r\\n and a lone \\r made \\n, as Python's text mode reads them."""
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
-
-
-def _blocks(path_or_lines):
-    """Yield the log as UTF-8 blocks of whole lines joined by \\n (a str: one odd line)."""
-    if isinstance(path_or_lines, (str, os.PathLike)):
-        with open(path_or_lines, "rb") as handle:
-            rest = b""
-            while data := handle.read(BLOCK_BYTES):
-                data = rest + data
-                # After the last line end; a \r at the very end may be half of a \r\n.
-                cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
-                if cut:
-                    yield _universal_newlines(data[:cut])[:-1]
-                rest = data[cut:]
-            if rest:
-                yield _universal_newlines(rest)
-        return
-    lines = iter(path_or_lines)
-    while chunk := [line.strip() for line in islice(lines, BLOCK_LINES)]:
-        text = "\n".join(chunk)
-        if text.count("\n") == len(chunk) - 1:
-            yield text.encode("utf-8", "surrogatepass")
-            continue
-        # An item holding a newline is still one line (as parse_line reads it), not two.
-        begin = 0
-        for i, line in enumerate(chunk):
-            if "\n" in line:
-                if begin < i:
-                    yield "\n".join(chunk[begin:i]).encode("utf-8", "surrogatepass")
-                yield line
-                begin = i + 1
-        if begin < len(chunk):
-            yield "\n".join(chunk[begin:]).encode("utf-8", "surrogatepass")
+# --- a whole log -------------------------------------------------------------------------
 
 
 class _LogReader:
@@ -436,7 +230,7 @@ class _LogReader:
         self.runs = [0]  # positions where a tegrastats process (re)started
         self.rows = 0
         self.skipped = 0
-        self.scratch = _Scratch()
+        self.scratch = Scratch()
 
     def read(self, data) -> None:
         """Read a block of lines (bytes), or one odd line (a str)."""
@@ -445,7 +239,7 @@ class _LogReader:
             return
         import numpy as np
 
-        block = _Block(data, self.errors, self.scratch)
+        block = Block(data, self.errors, self.scratch)
         n = len(block)
         # Most blocks hold lines of one form only, mostly the last block's: one comparison.
         usual_skeleton, usual_id = self.usual
@@ -497,17 +291,12 @@ class _LogReader:
             is_row[lines] = True
         general, restarts = [], []
         for i in odd:
-            stripped = line(i).strip()
-            if not stripped:
-                continue
-            if stripped[0] == "#":
-                # Our own markers are not samples and not errors; a restart begins a new run.
-                if stripped.startswith("# restart"):
-                    restarts.append(i)
-                continue
-            stamp, board_time, body = split_stamps(stripped)
-            read = read_body(body, stamp, board_time)
+            read = read_raw(line(i))
             if read is None:
+                continue
+            if read is RESTART:
+                restarts.append(i)
+            elif read is SKIPPED:
                 self.skipped += 1
             else:
                 is_row[i] = True
@@ -531,7 +320,7 @@ class _LogReader:
 
     def _learn_form(self, line: str) -> _Form | None:
         """Return the form of a line's skeleton (learning its layout if new), or None."""
-        if not line or line != line.strip() or line[0] == "#":
+        if not line or line != line.strip() or line[0] == MARKER:
             return None
         stamp, board_time, body = split_stamps(line)
         shape, texts = NUMBER_RE.sub("#", body), NUMBER_RE.findall(body)
@@ -572,14 +361,29 @@ class _LogReader:
         order = list(dict.fromkeys(key for _, keys in first_rows for key in keys))
         del first_rows
         if general:
-            # The general parser's rows as one more piece, each column of one numeric type
-            # (parse_line gives None for an empty value).
+            # The general parser's rows as one more piece, each column of one numeric type.
             frame = numeric_columns(pd.DataFrame.from_records([row for _, row in general]))
             columns = {key: frame[key].to_numpy() for key in frame}
             positions = np.array([at for at, _ in general])
             pieces.append((positions, columns, np.ones(len(general), bool)))
             del frame, columns
         return _assemble(pieces, kept, order)
+
+
+def _cut_positions(endings, runs: list[int]):
+    """Return the row positions whose line lacks fields its run's lines have, run by run."""
+    import numpy as np
+
+    # endings holds a code per row for the field its line ends with; the judgement itself is
+    # usual_ending's, the one read_lines makes too.
+    cut = []
+    bounds = runs + [len(endings)]
+    for begin, end in zip(bounds, bounds[1:]):
+        counts = np.bincount(endings[begin:end])
+        usual = usual_ending({int(code): int(counts[code]) for code in np.flatnonzero(counts)}, end - begin)
+        if usual is not None:
+            cut.append(begin + np.flatnonzero(endings[begin:end] != usual))
+    return np.concatenate(cut) if cut else np.array([], dtype=np.intp)
 
 
 def _assemble(pieces: list[tuple], kept, order: list[str]):
@@ -627,47 +431,8 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
     # A file decodes as text mode would read it; lines given as str keep every character.
     is_file = isinstance(path_or_lines, (str, os.PathLike))
     reader = _LogReader("replace" if is_file else "surrogatepass")
-    for data in _blocks(path_or_lines):
+    for data in log_blocks(path_or_lines):
         reader.read(data)
-    df = reader.frame() if reader.rows else pd.DataFrame({"timestamp": []})
+    df = reader.frame() if reader.rows else pd.DataFrame({TIMESTAMP: []})
     df = add_total_power(df, profile, method=power_method, copy=False)
     return df, reader.skipped
-
-
-# --- command line ------------------------------------------------------------------------
-
-
-def cli(argv) -> int:
-    """Return an exit code after `edgebench parse-tegrastats LOG [-o OUT] ...`."""
-    from edgebench.monitor.power import describe_total, load_profile
-
-    parser = argparse.ArgumentParser(
-        prog="edgebench parse-tegrastats",
-        description="Parse a tegrastats log (raw or stamped hw.log) into hw.csv columns.",
-    )
-    parser.add_argument("log", help="tegrastats log file")
-    parser.add_argument("-o", "--output", help="CSV to write (default: standard output)")
-    parser.add_argument("--profile", help="device profile name (resources/profiles) or YAML path")
-    parser.add_argument("--power-method", choices=["total", "thesis_sum"], default="total")
-    args = parser.parse_args(argv)
-
-    if not Path(args.log).is_file():
-        print(f"parse-tegrastats: {args.log}: no such file", file=sys.stderr)
-        return 2
-    try:
-        profile = load_profile(args.profile) if args.profile else None
-    except (FileNotFoundError, ValueError) as error:
-        print(f"parse-tegrastats: {error}", file=sys.stderr)
-        return 2
-    df, skipped = parse_log(args.log, profile=profile, power_method=args.power_method)
-    if args.output:
-        from edgebench.atomic import write_csv_atomic
-
-        write_csv_atomic(df, args.output)
-    else:
-        df.to_csv(sys.stdout, index=False)
-    print(f"parse-tegrastats: {len(df)} samples parsed, {skipped} lines skipped", file=sys.stderr)
-    total = df.attrs.get("power_total")
-    if total:
-        print(f"parse-tegrastats: power_total_mw = {describe_total(total)}", file=sys.stderr)
-    return 0
