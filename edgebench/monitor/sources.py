@@ -28,7 +28,6 @@ from edgebench.hwconfig.resolve import HardwareConfigError
 from edgebench.monitor.sampling import Sampler
 from edgebench.settings import Monitor, section
 
-PRIMARY = ("tegrastats", "host")
 RAILS_LOG, WALL_LOG = "hw.rails.log", "hw.wall.log"
 
 
@@ -46,8 +45,10 @@ def monitor_settings(monitor) -> Monitor:
 def monitor_kind(profile: dict) -> str:
     """Return which primary source a board description uses: 'tegrastats' or 'host'."""
     kind = profile["monitor"]  # load_board fills in its default
-    if kind not in PRIMARY:
-        raise ValueError(f"board description {profile.get('name')!r}: monitor {kind!r} unknown (tegrastats or host)")
+    primary = [name for name, source in SOURCES.items() if source.read is not None]
+    if kind not in primary:
+        raise ValueError(f"board description {profile.get('name')!r}: monitor {kind!r} unknown "
+                         f"({' or '.join(primary)})")
     return kind
 
 
@@ -81,6 +82,20 @@ def _open_wall(profile, log_path, settings):
     return WallSampler(log_path, meter_settings(settings.external))
 
 
+def _read_tegrastats(profile, log_path, power_method):
+    from edgebench.monitor.tegrastats import parse_log
+
+    return parse_log(log_path, profile=profile, power_method=power_method)
+
+
+def _read_host(profile, log_path, power_method):
+    from edgebench.monitor.host import parse_host_log
+    from edgebench.monitor.power import add_total_power
+
+    hw, skipped = parse_host_log(log_path)
+    return add_total_power(hw, profile, method=power_method), skipped
+
+
 @dataclass(frozen=True)
 class Source:
     """A monitor source: its raw log's name, what it measures, and how to start it."""
@@ -91,14 +106,17 @@ class Source:
     open: Callable[..., Sampler]  # (profile, log_path, settings) -> an unstarted sampler
     # Seconds it must go on after the last epoch for its trace to cover that epoch's end.
     trailing_wait_s: Callable = lambda settings: 0.0
+    # A primary source's reader: (profile, log_path, power_method) -> (frame with the total
+    # power, skipped lines). The extra sources' logs are merged by read_monitor itself.
+    read: Optional[Callable] = None
 
 
 SOURCES: Dict[str, Source] = {s.name: s for s in (
     # tegrastats prints on its own clock: one interval more, and a quarter for the line to come
     # through the terminal. The child samplers take a last sample when stopped.
     Source("tegrastats", "hw.log", "module rails (tegrastats), loads, clocks, temperatures", _open_tegrastats,
-           lambda settings: 1.25 * float(settings.interval_s)),
-    Source("host", "hw.log", "loads, memory; RAPL package/DRAM and NVML GPU power", _open_host),
+           lambda settings: 1.25 * float(settings.interval_s), read=_read_tegrastats),
+    Source("host", "hw.log", "loads, memory; RAPL package/DRAM and NVML GPU power", _open_host, read=_read_host),
     Source("rails", RAILS_LOG, "module rails read from the INA3221/INA238 monitors", _open_rails),
     Source("wall", WALL_LOG, "the whole board at the wall socket", _open_wall),
 )}
@@ -256,16 +274,8 @@ class Trace:
 
 
 def _primary_frame(profile: dict, log_path: Path, power_method: str):
-    from edgebench.monitor.power import add_total_power
-
-    if monitor_kind(profile) == "tegrastats":
-        from edgebench.monitor.tegrastats import parse_log
-
-        return parse_log(log_path, profile=profile, power_method=power_method)
-    from edgebench.monitor.host import parse_host_log
-
-    hw, skipped = parse_host_log(log_path)
-    return add_total_power(hw, profile, method=power_method), skipped
+    """Return (frame, skipped lines) of the primary source's log, its total power added."""
+    return SOURCES[monitor_kind(profile)].read(profile, log_path, power_method)
 
 
 def _renamed_power(hw, prefix: str):
