@@ -82,3 +82,15 @@ print(json.dumps({{"affinity": sorted(os.sched_getaffinity(0)), "omp": os.enviro
                          env=board_environment())
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"affinity": [1], "omp": "1", "threads": 1, "gpu": False}
+
+
+def test_a_board_description_left_in_the_old_directory_is_found_by_name(tmp_path, monkeypatch):
+    from edgebench.hwconfig import boards
+
+    (tmp_path / "resources" / "boards").mkdir(parents=True)
+    (tmp_path / "resources" / "profiles").mkdir()
+    (tmp_path / "resources" / "profiles" / "mine.yaml").write_text("name: mine\ncores: {all4: [0]}\n")
+    monkeypatch.setattr(boards, "BOARDS_DIR", tmp_path / "resources" / "boards")
+    assert boards.load_board("mine")["cores"] == {"all4": [0]}
+    with pytest.raises(FileNotFoundError, match="board 'other' not found"):
+        boards.load_board("other")

@@ -26,6 +26,8 @@ def board_path(name_or_path) -> Path:
     path = Path(text)
     if not (text.endswith((".yaml", ".yml")) or path.is_file()):
         path = BOARDS_DIR / f"{text}.yaml"
+        if not path.is_file():  # a user's own description, by name, left in the old directory
+            path = BOARDS_DIR.parent / Path(OLD_BOARDS_DIR).name / f"{text}.yaml"
     elif not path.is_file() and path.parent.as_posix().endswith(OLD_BOARDS_DIR):
         path = BOARDS_DIR / path.name  # a bundled board named by its old path
     if not path.is_file():
