@@ -7,6 +7,8 @@ Python 3.8+ (PyYAML only).
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import yaml
@@ -14,9 +16,15 @@ import yaml
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
+@functools.lru_cache(maxsize=None)
+def _schema() -> dict:
+    """Return the schema, read once per process."""
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
 def _properties() -> dict:
-    """Return the schema's top-level properties."""
-    return yaml.safe_load(SCHEMA_PATH.read_text())["properties"]
+    """Return the schema's top-level properties (a copy: callers may change the defaults they get)."""
+    return copy.deepcopy(_schema()["properties"])
 
 
 def top_level_default(key: str):
@@ -27,6 +35,11 @@ def top_level_default(key: str):
 def section_defaults(section: str) -> dict:
     """Return {key: default} of a top-level config section, as validation would fill them in."""
     return _defaults(_properties()[section])
+
+
+def entry_defaults(section: str) -> dict:
+    """Return {key: default} of each entry of a mapping section (one hwconfigs.<name>, say)."""
+    return _defaults(_properties()[section]["additionalProperties"])
 
 
 def _defaults(schema: dict) -> dict:

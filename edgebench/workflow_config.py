@@ -106,7 +106,7 @@ def check(config: dict, *, host: bool = True) -> None:
         meter_settings(config["monitor"]["external"])
     except MeterError as error:
         raise ConfigError(str(error)) from None
-    placed = set((config.get("slurm") or {}).get("hwconfigs") or {})
+    placed = set(config["slurm"]["hwconfigs"])
     unknown = sorted(placed - set(config["hwconfigs"]))
     if unknown:
         raise ConfigError(f"slurm.hwconfigs: {unknown} not defined under hwconfigs (defined: {', '.join(config['hwconfigs'])})")

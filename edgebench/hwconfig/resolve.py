@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from edgebench.schema import entry_defaults
+
 
 class HardwareConfigError(ValueError):
     """A hardware configuration that this host cannot provide."""
@@ -52,7 +54,11 @@ def host_has_gpu() -> bool:
 
 
 def resolve(name: str, hwconfig: dict, profile: dict) -> HardwareConfig:
-    """Return the configuration `name` with its core groups turned into core ids."""
+    """Return the configuration `name` with its core groups turned into core ids.
+
+    hwconfig: its config entry; keys it leaves out (a test's, a benchmark's) take the schema's defaults.
+    """
+    hwconfig = {**entry_defaults("hwconfigs"), **hwconfig}
     groups = profile.get("cores") or {}
     cores: set[int] = set()
     for group in hwconfig["cores"]:
@@ -63,8 +69,8 @@ def resolve(name: str, hwconfig: dict, profile: dict) -> HardwareConfig:
             )
         members = groups[group]
         cores |= host_cores() if members == "all" else {int(c) for c in members}
-    return HardwareConfig(name, tuple(hwconfig["cores"]), tuple(sorted(cores)), bool(hwconfig.get("gpu", False)),
-                          hwconfig.get("power_mode"))
+    return HardwareConfig(name, tuple(hwconfig["cores"]), tuple(sorted(cores)), bool(hwconfig["gpu"]),
+                          hwconfig.get("power_mode"))  # no power_mode: the board's mode is left as it is
 
 
 def check_host(cfg: HardwareConfig, *, available_cores=None, gpu_available=None) -> None:
