@@ -204,7 +204,7 @@ def read_epochs(path: Path):
     return [float(v) for v in pd.read_csv(path).sort_values("epoch")["train_loss"]]
 
 
-def runner_run(checks: Checks, framework: str, model: str, hwconfig, profile: dict, prepared: Path, size: int,
+def runner_run(checks: Checks, framework: str, model: str, hwconfig, board: dict, prepared: Path, size: int,
                work: Path) -> None:
     """Train one run through the runner and check its run.json and epochs.csv."""
     import json
@@ -217,7 +217,7 @@ def runner_run(checks: Checks, framework: str, model: str, hwconfig, profile: di
     outputs = {key: str(work / "results" / name / filename) for key, filename in OUTPUT_FILES.items()}
     spec = RunSpec(framework=framework, model=model, hwconfig=hwconfig, rep=0, prepared_dir=prepared,
                    input_size=size, training=dict(TRAINING), outputs=outputs, state_dir=work / "state" / name,
-                   board=profile, monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
+                   board=board, monitor={"interval_s": 0.5, "power_method": "total", "idle_baseline_s": 0},
                    lock_dir=work / "locks")
     started = time.perf_counter()
     run(spec)
@@ -313,8 +313,8 @@ def run_checks(checks: Checks, args, use_gpu: bool, work: Path) -> None:
 
     models = [m for m in args.models.split(",") if m]
     frameworks = [f for f in args.frameworks.split(",") if f]
-    profile = load_board("host")
-    hwconfig = resolve("gpu_smoke" if use_gpu else "cpu_smoke", {"cores": ["all"], "gpu": use_gpu}, profile)
+    board = load_board("host")
+    hwconfig = resolve("gpu_smoke" if use_gpu else "cpu_smoke", {"cores": ["all"], "gpu": use_gpu}, board)
     if use_gpu and not host_has_gpu():
         checks.line("FAIL", "edgebench sees the GPU (hwconfig.resolve.host_has_gpu)",
                     "no /dev/nvhost-* node and NVML unusable (install nvidia-ml-py): the runner will refuse")
@@ -345,7 +345,7 @@ def run_checks(checks: Checks, args, use_gpu: bool, work: Path) -> None:
                 checks.crashed(f"{framework}/{model}: first training step", error)
         for model in models:
             try:
-                runner_run(checks, framework, model, hwconfig, profile, prepared, args.size, work)
+                runner_run(checks, framework, model, hwconfig, board, prepared, args.size, work)
             except Exception as error:
                 checks.crashed(f"{framework}-{model}: runner", error)
 

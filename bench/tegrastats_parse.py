@@ -89,7 +89,7 @@ def compare_readers(log: Path, lines: int) -> dict:
     cut = sum(i % 10_000 == 9_999 for i in range(lines))  # as write_log cuts them
     alone = sum(parse_line(line) is not None for i, line in enumerate(head) if i % 10_000 == 9_999)
     rows, line_skipped = read_lines(head)
-    df, log_skipped = parse_log(head, profile="tx2")
+    df, log_skipped = parse_log(head, board="tx2")
     same = [row["timestamp"] for row in rows] == list(df["timestamp"])
     return {"lines": lines, "cut": cut, "alone": alone, "line_skipped": line_skipped,
             "log_skipped": log_skipped, "same": "yes" if same else "NO"}
@@ -111,7 +111,7 @@ def main() -> int:
         line_wall, line_cpu = time.perf_counter() - wall, time.process_time() - cpu
 
         wall, cpu = time.perf_counter(), time.process_time()
-        df, skipped = parse_log(log, profile="tx2")
+        df, skipped = parse_log(log, board="tx2")
         log_wall, log_cpu = time.perf_counter() - wall, time.process_time() - cpu
         readers = compare_readers(log, min(args.lines, COMPARED_LINES))
 

@@ -70,7 +70,7 @@ def prepare_tiny_demo(base: Path, seed: int, size: int = 32) -> Path:
 
 def run_document(framework: str, model: str, prepared: Path, work: Path, *, epochs: int = 1, batch_size: int = 4,
                  size: int = 32) -> dict:
-    """Return the spec document of one tiny CPU run on core 0 of the demo profile, outputs under work."""
+    """Return the spec document of one tiny CPU run on core 0 of the demo board, outputs under work."""
     from edgebench.schema import section_defaults
     from edgebench.train.spec import OUTPUT_FILES, spec_document
 

@@ -61,7 +61,7 @@ def test_each_run_has_its_files_and_provenance(demo):
             assert epochs[["train_acc", "val_acc", "train_top5", "val_top5"]].stack().between(0, 1).all()
             summary = json.loads((run / "run.json").read_text())
             assert summary["status"] == "done"
-            assert summary["provenance"]["affinity"] == [0]  # cpu_cfg1 = core 0 in the demo profile
+            assert summary["provenance"]["affinity"] == [0]  # cpu_cfg1 = core 0 of the demo board
             assert summary["provenance"]["threads_env"]["OMP_NUM_THREADS"] == "1"
             assert summary["energy"]["energy_wh"] is None and summary["energy"]["reason"]
             # This machine has no cpufreq, devfreq or thermal zones: nothing to judge, said so.

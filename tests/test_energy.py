@@ -105,8 +105,8 @@ def test_energy_wh_thesis_method():
 def test_tx2_thesis_sum_counts_branches_twice_against_vdd_in():
     # Ten TX2 samples (two real lines alternating) stamped one second apart.
     stamped = [f"{at(i).isoformat()} {LINES[1] if i % 2 == 0 else LINES[2]}" for i in range(10)]
-    total, _ = parse_log(stamped, profile="tx2")
-    thesis, _ = parse_log(stamped, profile="tx2", power_method="thesis_sum")
+    total, _ = parse_log(stamped, board="tx2")
+    thesis, _ = parse_log(stamped, board="tx2", power_method="thesis_sum")
     e_total = energy_summary(total, at(0), at(9))
     e_thesis = energy_summary(thesis, at(0), at(9))
     # trapezoids over 9 one-second intervals between alternating values a and b: 9 * (a + b) / 2

@@ -13,9 +13,9 @@ from tests.conftest import board_python
 
 
 def test_demo_profile_maps_two_cores():
-    profile = load_board("demo")
-    assert profile["cores"] == {"core0": [0], "core1": [1]}
-    cfg = resolve("cpu_cfg3", {"cores": ["core0", "core1"]}, profile)
+    board = load_board("demo")
+    assert board["cores"] == {"core0": [0], "core1": [1]}
+    cfg = resolve("cpu_cfg3", {"cores": ["core0", "core1"]}, board)
     assert cfg.cores == (0, 1) and cfg.threads == 2 and not cfg.gpu
 
 
@@ -31,8 +31,8 @@ def test_unknown_core_group_is_refused():
 
 def test_core_the_host_lacks_is_refused():
     missing = max(host_cores()) + 1
-    profile = {"name": "big", "cores": {"many": [0, missing]}}
-    cfg = resolve("cpu_cfg9", {"cores": ["many"]}, profile)
+    board = {"name": "big", "cores": {"many": [0, missing]}}
+    cfg = resolve("cpu_cfg9", {"cores": ["many"]}, board)
     with pytest.raises(HardwareConfigError, match=rf"hwconfigs\.cpu_cfg9\.cores: core\(s\) \[{missing}\] not available"):
         check_host(cfg)
 

@@ -24,7 +24,7 @@ def test_every_jetpack_layout_gives_the_boards_rails_in_milliwatts(tmp_path, boa
     readings = {c.rail: c.read_mw() for c in channels}
     assert readings == pytest.approx(expected_rail_mw(board, jetpack))
     power = load_board(board)["power"]
-    # The profile names this source's rails: what a board shows is among them, its total always.
+    # The board description names this source's rails: what a board shows is among them, its total always.
     assert set(readings) <= set(power["sysfs_rails"])
     assert set(power["total_rails"]) <= set(readings)
     total = add_total_power(pd.DataFrame([{c.column: v for c, v in zip(channels, readings.values())}]), board)
@@ -126,7 +126,7 @@ def test_auto_runs_where_the_profile_names_rails_and_the_board_has_them(tmp_path
     assert plan.names == ["tegrastats"] and "no INA3221 / INA238 under" in plan.reasons["rails"]
     with pytest.raises(MonitorRefused, match=r"^monitor\.rails\.enabled: true, but no INA3221 / INA238 under"):
         check_monitor(tx2, {"rails": {**rails, "enabled": True}})
-    # A profile naming no sysfs_rails (the demo host) leaves auto off even where rails exist.
+    # A board description naming no sysfs_rails (the demo host) leaves auto off even where rails exist.
     make_jetson_rails(tmp_path, "tx2", "jp4")
     assert check_monitor(tx2, {"rails": rails}).names == ["tegrastats", "rails"]
     demo = check_monitor(load_board("demo"), {"rails": rails})
@@ -135,7 +135,7 @@ def test_auto_runs_where_the_profile_names_rails_and_the_board_has_them(tmp_path
 
 
 def test_rails_without_the_profiles_total_are_not_the_power_source(tmp_path):
-    # A Nano's rails on a board whose profile wants TX2's VDD_IN: auto declines, true refuses.
+    # A Nano's rails on a board whose description wants TX2's VDD_IN: auto declines, true refuses.
     make_jetson_rails(tmp_path, "nano", "jp4")
     rails = {"enabled": "auto", "rate_hz": 10, "sysfs_root": str(tmp_path)}
     plan = check_monitor(load_board("tx2"), {"rails": rails})

@@ -45,7 +45,7 @@ def test_lines_are_stamped_on_arrival_at_the_requested_interval(tmp_path):
         stamp, raw = line.split(" ", 1)
         assert datetime.fromisoformat(stamp).utcoffset().total_seconds() == 0  # our UTC stamp
         assert raw.startswith("RAM ")  # then the raw line, unchanged
-    df, skipped = parse_log(log, profile="tx2")
+    df, skipped = parse_log(log, board="tx2")
     assert skipped == 0 and len(df) == len(text)
     times = pd.to_datetime(df["timestamp"], format="ISO8601")
     gaps = times.diff().dt.total_seconds().dropna()
@@ -80,7 +80,7 @@ def test_a_block_buffering_tegrastats_is_still_stamped_line_by_line(tmp_path, mo
     assert len(gaps) == lines - 1
     assert min(gaps) > interval / 3  # none bunched with the one before
     assert abs(sorted(gaps)[len(gaps) // 2] - interval) < interval / 3
-    df, skipped = parse_log(log, profile="tx2")
+    df, skipped = parse_log(log, board="tx2")
     assert len(df) == lines and skipped == 0  # the raw lines came through the terminal unchanged
 
 

@@ -97,30 +97,30 @@ DRIVER = textwrap.dedent("""
     prepared, work, monitor = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
     work.mkdir(parents=True, exist_ok=True)
     logs.setup(str(work / "train.log"))
-    profile = load_board(sys.argv[4])
+    board = load_board(sys.argv[4])
     spec = run_spec.RunSpec(
-        framework="pytorch", model=sys.argv[5], hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
+        framework="pytorch", model=sys.argv[5], hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, board), rep=0,
         prepared_dir=prepared, input_size=32,
         training={"epochs": 2, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
                   "weight_decay": 5e-4, "seed": 0, "augment": False},
         outputs={key: str(work / "run" / name) for key, name in run_spec.OUTPUT_FILES.items()},
-        state_dir=work / "state", board=profile, monitor=monitor, lock_dir=work)
+        state_dir=work / "state", board=board, monitor=monitor, lock_dir=work)
     runner.run(spec)
 """)
 
 
 def jetson_profile(tmp_path) -> Path:
     """Return a board description: the TX2's monitor and power, on core 0 of this machine."""
-    profile = {**load_board("tx2"), "name": "tx2_on_core0", "cores": {"core0": [0]}, "gpu": None}
+    board = {**load_board("tx2"), "name": "tx2_on_core0", "cores": {"core0": [0]}, "gpu": None}
     path = tmp_path / "tx2_on_core0.yaml"
-    path.write_text(json.dumps(profile))  # JSON is YAML
+    path.write_text(json.dumps(board))  # JSON is YAML
     return path
 
 
-def train(prepared, work, settings, profile, model):
+def train(prepared, work, settings, board, model):
     env = {"PYTHONPATH": str(REPO), "PATH": f"{FAKES}:/usr/bin:/bin"}
     done = subprocess.run([board_python("pytorch"), "-c", DRIVER, str(prepared), str(work), json.dumps(settings),
-                           str(profile), model], env=env, capture_output=True, text=True, timeout=600)
+                           str(board), model], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((work / "run" / "run.json").read_text())
 
@@ -166,7 +166,7 @@ def test_a_run_whose_meter_does_not_answer_is_a_refusal_naming_the_key(tmp_path)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    profile = load_board("demo")
+    board = load_board("demo")
     from edgebench.hwconfig import resolve
 
     settings = {**section_defaults("monitor"),
@@ -174,10 +174,10 @@ def test_a_run_whose_meter_does_not_answer_is_a_refusal_naming_the_key(tmp_path)
                              "url": f"http://127.0.0.1:{port}/status", "field": "power.w", "timeout_s": 0.5}}
     work = tmp_path / "work"
     spec = run_spec.RunSpec(
-        framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
+        framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, board), rep=0,
         prepared_dir=tmp_path, input_size=32, training={"epochs": 1, "batch_size": 4, "seed": 0},
         outputs={key: str(work / "run" / name) for key, name in run_spec.OUTPUT_FILES.items()},
-        state_dir=work / "state", board=profile, monitor=settings, lock_dir=work)
+        state_dir=work / "state", board=board, monitor=settings, lock_dir=work)
     summary = runner.run(spec)
     assert summary["status"] == "refused"
     assert summary["reason"].startswith(f"monitor.external.url: http://127.0.0.1:{port}/status did not answer")

@@ -240,7 +240,7 @@ def test_parse_log_keeps_order_counts_skips_and_ignores_markers(tmp_path):
         f"2026-11-26T13:40:02.000+00:00 {LINES[2][:80]}\n"
         f"2026-11-26T13:40:03.000+00:00 {LINES[2]}\n"
     )
-    df, skipped = parse_log(log, profile="tx2")
+    df, skipped = parse_log(log, board="tx2")
     assert skipped == 2
     assert list(df["timestamp"]) == ["2026-11-26T13:40:01.000+00:00", "2026-11-26T13:40:03.000+00:00"]
     with open(log, encoding="utf-8") as lines:
@@ -293,7 +293,7 @@ def test_parse_log_of_mixed_boards_fills_absent_fields_with_empty():
 
 
 def test_log_without_rails_has_no_total_power():
-    df, skipped = parse_log([LINES[7]], profile="orin_nx")
+    df, skipped = parse_log([LINES[7]], board="orin_nx")
     assert skipped == 0
     assert "power_total_mw" not in df.columns
     assert df.attrs["power_total"] is None
@@ -450,9 +450,9 @@ def test_fast_path_and_general_parser_agree_across_blocks(tmp_path, monkeypatch,
     log = tmp_path / "hw.log"
     log.write_bytes(newline.join(lines).encode() + b"\n")
     fast_rows = count_fast_rows(monkeypatch)
-    fast, skipped = parse_log(log, profile="tx2")
+    fast, skipped = parse_log(log, board="tx2")
     monkeypatch.setattr(tegrastats_fast, "MAX_LAYOUTS", 0)  # nothing learnt: every line parsed by name
-    general, general_skipped = parse_log(log, profile="tx2")
+    general, general_skipped = parse_log(log, board="tx2")
     pd.testing.assert_frame_equal(fast, general, check_exact=True)
     assert skipped == general_skipped == 2  # the cut line, the line with a 5-digit year
     assert sum(fast_rows) > 0.9 * len(fast)  # else this compared the general parser with itself

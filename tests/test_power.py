@@ -15,7 +15,7 @@ SAMPLES = Path(__file__).parent / "fakes" / "tegrastats_samples.jsonl"
 LINES = [json.loads(line)["line"] for line in SAMPLES.read_text().splitlines() if line.strip()]
 BOARDS = ["tx1", "tx2", "nano", "xavier_nx", "agx_xavier", "orin_nx", "orin_nano", "agx_orin", "thor"]
 
-# (sample line, profile, expected power_total_mw, is_estimate): the sums written out by hand.
+# (sample line, board, expected power_total_mw, is_estimate): the sums written out by hand.
 TOTALS = [
     (0, "tx1", 2532, False),  # VDD_IN
     (1, "tx2", 3140, False),  # VDD_IN, not the six-rail sum
@@ -31,22 +31,22 @@ TOTALS = [
 
 
 @pytest.mark.parametrize("board", BOARDS)
-def test_profiles_load_and_name_their_total_among_their_rails(board):
-    profile = load_board(board)
-    assert profile["name"] == board and profile["monitor"] == "tegrastats" and profile["gpu"] == "cuda"
-    power = profile["power"]
+def test_boards_load_and_name_their_total_among_their_rails(board):
+    description = load_board(board)
+    assert description["name"] == board and description["monitor"] == "tegrastats" and description["gpu"] == "cuda"
+    power = description["power"]
     assert set(power["total_rails"]) <= set(power["rails"])
-    assert all(isinstance(core, int) for group in profile["cores"].values() for core in group)
+    assert all(isinstance(core, int) for group in description["cores"].values() for core in group)
 
 
-def test_tx2_profile_matches_the_thesis_board():
-    profile = load_board("tx2")
-    assert profile["cores"] == {"a57": [0, 3, 4, 5], "denver": [1, 2]}
-    assert profile["power"]["total_rails"] == ["VDD_IN"]
-    assert len(profile["power"]["thesis_sum_rails"]) == 6
+def test_tx2_board_matches_the_thesis_board():
+    board = load_board("tx2")
+    assert board["cores"] == {"a57": [0, 3, 4, 5], "denver": [1, 2]}
+    assert board["power"]["total_rails"] == ["VDD_IN"]
+    assert len(board["power"]["thesis_sum_rails"]) == 6
 
 
-def test_load_profile_by_path_and_unknown_name(tmp_path):
+def test_load_board_by_path_and_unknown_name(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("name: mine\npower: {total_rails: [VDD_IN]}\n")
     assert load_board(path)["name"] == "mine"
@@ -59,34 +59,34 @@ def test_load_profile_by_path_and_unknown_name(tmp_path):
 
 @pytest.mark.parametrize("index, board, total, estimate", TOTALS)
 def test_total_power_per_board(index, board, total, estimate):
-    df, _ = parse_log([LINES[index]], profile=board)
+    df, _ = parse_log([LINES[index]], board=board)
     assert df.loc[0, "power_total_mw"] == total
     assert total_is_estimate(df) is estimate
 
 
 @pytest.mark.parametrize("index, board, total, estimate", TOTALS)
 def test_unknown_board_gets_the_same_total_by_rail_name(index, board, total, estimate):
-    # AGX Orin is the exception: without a profile every printed rail is summed,
+    # AGX Orin is the exception: without a board every printed rail is summed,
     # VDDQ_VDD2_1V8AO included; the rule by name knows no better.
     if index == 8:
         total += 301
-    df, _ = parse_log([LINES[index]], profile=None)
+    df, _ = parse_log([LINES[index]], board=None)
     assert df.loc[0, "power_total_mw"] == total
     assert total_is_estimate(df) is estimate
 
 
 def test_thesis_sum_is_the_six_rails_on_tx2_and_all_rails_elsewhere():
-    df, _ = parse_log([LINES[1]], profile="tx2", power_method="thesis_sum")
+    df, _ = parse_log([LINES[1]], board="tx2", power_method="thesis_sum")
     assert df.loc[0, "power_thesis_sum_mw"] == 153 + 536 + 633 + 3140 + 536 + 557
     assert df.attrs["power_total"]["method"] == "thesis_sum"
-    df, _ = parse_log([LINES[4]], profile="nano", power_method="thesis_sum")
+    df, _ = parse_log([LINES[4]], board="nano", power_method="thesis_sum")
     assert df.loc[0, "power_total_mw"] == 4520 + 0 + 1078
 
 
 def test_a_missing_rail_gives_an_empty_total_not_a_partial_sum():
     df = pd.DataFrame({"power_gpu_soc_mw": [1.0, 2.0], "power_cpu_cv_mw": [3.0, None]})
-    profile = {"name": "x", "power": {"total_rails": ["GPU_SOC", "CPU_CV"], "total_is_estimate": True}}
-    out = add_total_power(df, profile)
+    board = {"name": "x", "power": {"total_rails": ["GPU_SOC", "CPU_CV"], "total_is_estimate": True}}
+    out = add_total_power(df, board)
     assert out.loc[0, "power_total_mw"] == 4.0 and math.isnan(out.loc[1, "power_total_mw"])
     assert "power_total_mw" not in df.columns  # the input frame is left as it was
 
@@ -126,7 +126,7 @@ def test_no_total_energy_where_one_domain_of_the_total_has_no_counter():
     out = add_total_power(df, None)
     assert "energy_total_uj" not in out.columns and "energy_columns" not in out.attrs["power_total"]
     stamped = [f"2026-11-26T12:00:0{i}+00:00 {LINES[1]}" for i in range(2)]
-    tegrastats, _ = parse_log(stamped, profile="tx2")
+    tegrastats, _ = parse_log(stamped, board="tx2")
     assert "energy_total_uj" not in tegrastats.columns  # tegrastats rails have no counters
 
 

@@ -27,14 +27,14 @@ DRIVER = textwrap.dedent("""
     logs.setup(str(work / f"train-{epochs}-{sys.argv[4]}.log"))
     if cut:
         summary.publish = lambda spec, state: os._exit(137)  # dies where a power cut could strike
-    profile = load_board("demo")
+    board = load_board("demo")
     spec = run_spec.RunSpec(
-        framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, profile), rep=0,
+        framework="pytorch", model="lenet", hwconfig=resolve("cpu_cfg1", {"cores": ["core0"]}, board), rep=0,
         prepared_dir=prepared, input_size=32,
         training={"epochs": epochs, "batch_size": 4, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9,
                   "weight_decay": 5e-4, "seed": 0, "augment": False},
         outputs={key: str(work / "run" / name) for key, name in run_spec.OUTPUT_FILES.items()},
-        state_dir=work / "state", board=profile, lock_dir=work)
+        state_dir=work / "state", board=board, lock_dir=work)
     runner.run(spec)
 """)
 

@@ -24,7 +24,7 @@ def test_tegrastats_prints_after_the_end_within_the_wait(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     for name in ("FAKE_TEGRASTATS_LINES", "FAKE_TEGRASTATS_PARTIAL", "FAKE_TEGRASTATS_STDERR"):
         monkeypatch.delenv(name, raising=False)
-    profile, interval_s = load_board("tx2"), 1.0
+    board, interval_s = load_board("tx2"), 1.0
     log = tmp_path / "hw.log"
     with TegrastatsRunner(log, interval_ms=round(interval_s * 1000)) as runner:
         deadline = time.monotonic() + 15
@@ -32,8 +32,8 @@ def test_tegrastats_prints_after_the_end_within_the_wait(tmp_path, monkeypatch):
             time.sleep(0.02)
         time.sleep(0.3)  # the end falls between two lines, as it does in a run
         end = utc_now()
-        time.sleep(trailing_wait_s(profile, interval_s))
-    hw, _ = parse_log(log, profile=profile)
+        time.sleep(trailing_wait_s(board, interval_s))
+    hw, _ = parse_log(log, board=board)
     assert pd.to_datetime(hw["timestamp"], format="ISO8601").max() > pd.Timestamp(end)
 
 

@@ -53,19 +53,19 @@ def host_has_gpu() -> bool:
         return False
 
 
-def resolve(name: str, hwconfig: dict, profile: dict) -> HardwareConfig:
+def resolve(name: str, hwconfig: dict, board: dict) -> HardwareConfig:
     """Return the configuration `name` with its core groups turned into core ids.
 
     hwconfig: its config entry; keys it leaves out (a test's, a benchmark's) take the schema's defaults.
     """
     hwconfig = {**entry_defaults("hwconfigs"), **hwconfig}
-    groups = profile.get("cores") or {}
+    groups = board.get("cores") or {}
     cores: set[int] = set()
     for group in hwconfig["cores"]:
         if group not in groups:
             raise HardwareConfigError(
                 f"hwconfigs.{name}.cores: core group {group!r} is not in board description "
-                f"{profile['name']!r} (groups: {', '.join(groups) or 'none'})"
+                f"{board['name']!r} (groups: {', '.join(groups) or 'none'})"
             )
         members = groups[group]
         cores |= host_cores() if members == "all" else {int(c) for c in members}

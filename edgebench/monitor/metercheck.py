@@ -79,19 +79,19 @@ def fit_line(points: list) -> Optional[dict]:
     return {"slope": slope, "intercept_w": mean_w - slope * mean_m}
 
 
-def measure(profile: dict, monitor: dict, workdir: Path, *, seconds: float, settle_s: float = 1.0,
+def measure(board: dict, monitor: dict, workdir: Path, *, seconds: float, settle_s: float = 1.0,
             cores: Optional[List[int]] = None) -> dict:
     """Return the meter check: per phase the module's and the wall's mean power and their difference."""
     from edgebench.monitor import check_monitor, open_monitor, read_monitor
     from edgebench.timestamps import utc_now
 
-    plan = check_monitor(profile, monitor)  # MonitorRefused: a meter that does not answer, before any load
+    plan = check_monitor(board, monitor)  # MonitorRefused: a meter that does not answer, before any load
     if "wall" not in plan.names:
         raise ValueError("monitor.external.type: not set: there is no wall meter to check")
     cores = sorted(os.sched_getaffinity(0)) if cores is None else cores
     log_path = workdir / "hw.log"
     windows = []
-    with open_monitor(profile, log_path, monitor):
+    with open_monitor(board, log_path, monitor):
         for name, busy in phases(cores):
             loops = _busy(busy)
             try:
@@ -101,7 +101,7 @@ def measure(profile: dict, monitor: dict, workdir: Path, *, seconds: float, sett
                 windows.append((name, busy, start, utc_now()))
             finally:
                 _stop(loops)
-    trace = read_monitor(profile, log_path, monitor)
+    trace = read_monitor(board, log_path, monitor)
     rows = []
     for name, busy, start, end in windows:
         module = _mean_w(trace.hw, "power_total_mw", start, end)
@@ -154,13 +154,13 @@ def cli(argv) -> int:
     args = parser.parse_args(argv)
     config = workflow_config.from_arguments(args)  # the same merge and defaults as the workflow's
     try:
-        profile = load_board(config["board"])
+        board = load_board(config["board"])
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
-            result = measure(profile, config["monitor"], args.keep, seconds=args.seconds, settle_s=args.settle)
+            result = measure(board, config["monitor"], args.keep, seconds=args.seconds, settle_s=args.settle)
         else:
             with tempfile.TemporaryDirectory(prefix="meter-check-") as work:
-                result = measure(profile, config["monitor"], Path(work), seconds=args.seconds, settle_s=args.settle)
+                result = measure(board, config["monitor"], Path(work), seconds=args.seconds, settle_s=args.settle)
     except (MonitorRefused, ValueError, FileNotFoundError) as error:
         print(f"meter-check: {error}", file=sys.stderr)
         return 2

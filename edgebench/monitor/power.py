@@ -53,14 +53,14 @@ def host_total_rails(columns) -> list[str]:
     return [c for c in columns if _HOST_TOP_LEVEL_RE.match(c)]
 
 
-def total_power_spec(columns, profile=None, method: str = "total") -> dict | None:
+def total_power_spec(columns, board=None, method: str = "total") -> dict | None:
     """Return how power_total_mw is formed from these columns, or None when no rail exists."""
     if method not in METHODS:
         raise ValueError(f"power method {method!r} unknown (choose from {', '.join(METHODS)})")
     columns = list(columns)
     present = set(rails_in(columns))
-    power = (profile or {}).get("power") or {}
-    board = (profile or {}).get("name", "unknown board")
+    power = (board or {}).get("power") or {}
+    board_name = (board or {}).get("name", "unknown board")
     if not present:
         host = host_total_rails(columns)
         if not host:
@@ -75,15 +75,15 @@ def total_power_spec(columns, profile=None, method: str = "total") -> dict | Non
     if method == "thesis_sum":
         wanted = power.get("thesis_sum_rails")
         if wanted and set(wanted) <= present:
-            return spec(wanted, True, f"{board} profile thesis_sum_rails (double-counts branches of the input)")
+            return spec(wanted, True, f"board {board_name}: thesis_sum_rails (double-counts branches of the input)")
         return spec(sorted(present), True, "thesis_sum: sum of all printed rails (double-counts branches of the input)")
 
     for key, estimate_key in (("total_rails", "total_is_estimate"), ("fallback_total_rails", None)):
         wanted = power.get(key)
         if wanted and set(wanted) <= present:
             is_estimate = power.get(estimate_key, False) if estimate_key else True
-            return spec(wanted, is_estimate, f"{board} profile {key}")
-    # Unknown board, or a release that renamed the profile's rails: the same rule by name.
+            return spec(wanted, is_estimate, f"board {board_name}: {key}")
+    # Unknown board, or a release that renamed the board's rails: the same rule by name.
     for name in INPUT_RAIL_NAMES:
         if name in present:
             return spec([name], False, f"input rail {name} by name")
@@ -128,11 +128,11 @@ def describe_total(spec: dict) -> str:
     return f"{formula} [{spec['method']}: {spec['source']}{estimate}]"
 
 
-def add_total_power(df, profile=None, method: str = "total", *, copy: bool = True):
-    """Return df with power_total_mw added per the profile (a dict, name or None) and method."""
-    if profile is not None and not isinstance(profile, dict):
-        profile = load_board(profile)
-    spec = total_power_spec(df.columns, profile, method)
+def add_total_power(df, board=None, method: str = "total", *, copy: bool = True):
+    """Return df with power_total_mw added per the board description (a dict, name or None) and method."""
+    if board is not None and not isinstance(board, dict):
+        board = load_board(board)
+    spec = total_power_spec(df.columns, board, method)
     if copy:  # parse_log passes a frame of its own and spares a copy of a large log
         df = df.copy()
     if spec is None:

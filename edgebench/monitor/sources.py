@@ -3,9 +3,9 @@ logs become one hw.csv.
 
 | source     | runs where                                  | measures                           | raw log      |
 | ---------- | ------------------------------------------- | ---------------------------------- | ------------ |
-| tegrastats | the profile's monitor is tegrastats         | loads, clocks, temperatures, rails | hw.log       |
-| host       | the profile's monitor is host               | loads, RAM; RAPL, NVML power       | hw.log       |
-| rails      | monitor.rails (auto: profile and board)     | the module's rails at rate_hz      | hw.rails.log |
+| tegrastats | the board's monitor is tegrastats         | loads, clocks, temperatures, rails | hw.log       |
+| host       | the board's monitor is host               | loads, RAM; RAPL, NVML power       | hw.log       |
+| rails      | monitor.rails (auto: board, rails found) | the module's rails at rate_hz      | hw.rails.log |
 | wall       | monitor.external.type is set                | the whole board at the socket      | hw.wall.log  |
 
 The first two are the primary source (one of them, by the board description); the others run beside
@@ -42,12 +42,12 @@ def monitor_settings(monitor) -> Monitor:
     return section(Monitor, monitor)
 
 
-def monitor_kind(profile: dict) -> str:
+def monitor_kind(board: dict) -> str:
     """Return which primary source a board description uses: 'tegrastats' or 'host'."""
-    kind = profile["monitor"]  # load_board fills in its default
+    kind = board["monitor"]  # load_board fills in its default
     primary = [name for name, source in SOURCES.items() if source.read is not None]
     if kind not in primary:
-        raise ValueError(f"board description {profile.get('name')!r}: monitor {kind!r} unknown "
+        raise ValueError(f"board description {board.get('name')!r}: monitor {kind!r} unknown "
                          f"({' or '.join(primary)})")
     return kind
 
@@ -55,13 +55,13 @@ def monitor_kind(profile: dict) -> str:
 # --- the sources --------------------------------------------------------------------------
 
 
-def _open_tegrastats(profile, log_path, settings):
+def _open_tegrastats(board, log_path, settings):
     from edgebench.monitor.tegrastats import TegrastatsRunner
 
     return TegrastatsRunner(log_path, interval_ms=round(settings.interval_s * 1000))
 
 
-def _open_host(profile, log_path, settings):
+def _open_host(board, log_path, settings):
     # Imported here, not at the top: `python -m edgebench.monitor.host` (the sampler's own process)
     # must not find its module already imported by this package.
     from edgebench.monitor.host import HostSampler
@@ -69,31 +69,31 @@ def _open_host(profile, log_path, settings):
     return HostSampler(log_path, settings.interval_s)
 
 
-def _open_rails(profile, log_path, settings):
+def _open_rails(board, log_path, settings):
     from edgebench.monitor.rails import RailsSampler
 
     rails = settings.rails
     return RailsSampler(log_path, rails["rate_hz"], rails["sysfs_root"])
 
 
-def _open_wall(profile, log_path, settings):
+def _open_wall(board, log_path, settings):
     from edgebench.monitor.wall import WallSampler, meter_settings
 
     return WallSampler(log_path, meter_settings(settings.external))
 
 
-def _read_tegrastats(profile, log_path, power_method):
+def _read_tegrastats(board, log_path, power_method):
     from edgebench.monitor.tegrastats import parse_log
 
-    return parse_log(log_path, profile=profile, power_method=power_method)
+    return parse_log(log_path, board=board, power_method=power_method)
 
 
-def _read_host(profile, log_path, power_method):
+def _read_host(board, log_path, power_method):
     from edgebench.monitor.host import parse_host_log
     from edgebench.monitor.power import add_total_power
 
     hw, skipped = parse_host_log(log_path)
-    return add_total_power(hw, profile, method=power_method), skipped
+    return add_total_power(hw, board, method=power_method), skipped
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,10 @@ class Source:
     name: str
     log_name: str
     measures: str
-    open: Callable[..., Sampler]  # (profile, log_path, settings) -> an unstarted sampler
+    open: Callable[..., Sampler]  # (board, log_path, settings) -> an unstarted sampler
     # Seconds it must go on after the last epoch for its trace to cover that epoch's end.
     trailing_wait_s: Callable = lambda settings: 0.0
-    # A primary source's reader: (profile, log_path, power_method) -> (frame with the total
+    # A primary source's reader: (board, log_path, power_method) -> (frame with the total
     # power, skipped lines). The extra sources' logs are merged by read_monitor itself.
     read: Optional[Callable] = None
 
@@ -143,7 +143,7 @@ class Plan:
     reasons: Dict[str, str] = field(default_factory=dict)
 
 
-def _rails_plan(profile: dict, settings: Monitor) -> Optional[str]:
+def _rails_plan(board: dict, settings: Monitor) -> Optional[str]:
     """Return None when the rail sampler should run, else why not; raise MonitorRefused where it must and cannot."""
     from edgebench.monitor.power import total_power_spec
     from edgebench.monitor.rails import find_channels
@@ -152,9 +152,9 @@ def _rails_plan(profile: dict, settings: Monitor) -> Optional[str]:
     enabled = rails["enabled"]
     if enabled is False:
         return "monitor.rails.enabled: false"
-    named = (profile.get("power") or {}).get("sysfs_rails")
+    named = (board.get("power") or {}).get("sysfs_rails")
     if enabled == "auto" and not named:
-        return f"board description {profile.get('name')!r} names no sysfs_rails (monitor.rails.enabled: auto)"
+        return f"board description {board.get('name')!r} names no sysfs_rails (monitor.rails.enabled: auto)"
     channels, found = find_channels(rails["sysfs_root"])
     problem = None
     unreadable = [c.rail for c in channels if c.read_mw() is None]
@@ -165,13 +165,13 @@ def _rails_plan(profile: dict, settings: Monitor) -> Optional[str]:
     elif unreadable:
         problem = f"rails {', '.join(unreadable)} under {rails['sysfs_root']} cannot be read (permissions?)"
     else:
-        spec = total_power_spec([c.column for c in channels], profile)
-        wanted = (profile.get("power") or {}).get("total_rails")
-        fallback = (profile.get("power") or {}).get("fallback_total_rails")
+        spec = total_power_spec([c.column for c in channels], board)
+        wanted = (board.get("power") or {}).get("total_rails")
+        fallback = (board.get("power") or {}).get("fallback_total_rails")
         found_rails = {c.rail for c in channels}
         if wanted and not (set(wanted) <= found_rails or (fallback and set(fallback) <= found_rails)):
             problem = (f"the rails found ({', '.join(sorted(found_rails))}) lack the total rails of board description "
-                       f"{profile.get('name')!r} ({', '.join(wanted)})")
+                       f"{board.get('name')!r} ({', '.join(wanted)})")
         elif spec is None:
             problem = "no total power can be formed from the rails found"
     if problem is None:
@@ -181,7 +181,7 @@ def _rails_plan(profile: dict, settings: Monitor) -> Optional[str]:
     return f"{problem} (monitor.rails.enabled: auto)"
 
 
-def plan_sources(profile: dict, monitor, *, check_meter: bool = False) -> Plan:
+def plan_sources(board: dict, monitor, *, check_meter: bool = False) -> Plan:
     """Return the sources a run starts: the primary, then rails and wall where configured and possible.
 
     Raises MonitorRefused (naming the config key) for a source that is asked for and cannot run
@@ -190,8 +190,8 @@ def plan_sources(profile: dict, monitor, *, check_meter: bool = False) -> Plan:
     from edgebench.monitor.wall import MeterError, check_meter as first_reading, meter_settings
 
     settings = monitor_settings(monitor)
-    plan = Plan([monitor_kind(profile)])
-    reason = _rails_plan(profile, settings)
+    plan = Plan([monitor_kind(board)])
+    reason = _rails_plan(board, settings)
     if reason is None:
         plan.names.append("rails")
     else:
@@ -209,22 +209,22 @@ def plan_sources(profile: dict, monitor, *, check_meter: bool = False) -> Plan:
     return plan
 
 
-def check_monitor(profile: dict, monitor) -> Plan:
+def check_monitor(board: dict, monitor) -> Plan:
     """Return the plan after checking, before training, that every source asked for works here.
 
     A wall meter must give one good reading within its timeout; required rails must be there.
     Raises MonitorRefused, whose message names the config key.
     """
-    return plan_sources(profile, monitor, check_meter=True)
+    return plan_sources(board, monitor, check_meter=True)
 
 
 class Monitors:
     """The planned sources' samplers, entered in order (the primary first) and left in reverse."""
 
-    def __init__(self, profile: dict, log_path, monitor):
+    def __init__(self, board: dict, log_path, monitor):
         self.settings = monitor_settings(monitor)
-        self.plan = plan_sources(profile, self.settings)
-        self.samplers: Dict[str, Sampler] = {name: SOURCES[name].open(profile, source_log(log_path, name), self.settings)
+        self.plan = plan_sources(board, self.settings)
+        self.samplers: Dict[str, Sampler] = {name: SOURCES[name].open(board, source_log(log_path, name), self.settings)
                                              for name in self.plan.names}
         self._stack: Optional[contextlib.ExitStack] = None
 
@@ -242,20 +242,20 @@ class Monitors:
         return False
 
 
-def open_monitor(profile: dict, log_path, monitor) -> Monitors:
+def open_monitor(board: dict, log_path, monitor) -> Monitors:
     """Return the unstarted monitor (a context manager) of a run: its sources' samplers, their logs beside log_path.
 
     monitor: the config's monitor section (or, as before, a bare interval in seconds).
     """
-    return Monitors(profile, log_path, monitor)
+    return Monitors(board, log_path, monitor)
 
 
-def trailing_wait_s(profile: dict, monitor) -> float:
+def trailing_wait_s(board: dict, monitor) -> float:
     """Return how long the monitor must go on after the last epoch for its trace to cover that epoch's end.
 
     Without a sample after the end, the last stretch of training would count as not covered.
     """
-    return SOURCES[monitor_kind(profile)].trailing_wait_s(monitor_settings(monitor))
+    return SOURCES[monitor_kind(board)].trailing_wait_s(monitor_settings(monitor))
 
 
 # --- one hw.csv from the logs -------------------------------------------------------------
@@ -273,9 +273,9 @@ class Trace:
     wall_lost: List[tuple] = field(default_factory=list)  # (timestamp, count, reason) of each lost reading
 
 
-def _primary_frame(profile: dict, log_path: Path, power_method: str):
+def _primary_frame(board: dict, log_path: Path, power_method: str):
     """Return (frame, skipped lines) of the primary source's log, its total power added."""
-    return SOURCES[monitor_kind(profile)].read(profile, log_path, power_method)
+    return SOURCES[monitor_kind(board)].read(board, log_path, power_method)
 
 
 def _renamed_power(hw, prefix: str):
@@ -286,7 +286,7 @@ def _renamed_power(hw, prefix: str):
     return out
 
 
-def read_monitor(profile: dict, log_path, monitor=None) -> Trace:
+def read_monitor(board: dict, log_path, monitor=None) -> Trace:
     """Return the run's trace: every source's log beside log_path (hw.log), merged into one frame."""
     import pandas as pd
 
@@ -296,8 +296,8 @@ def read_monitor(profile: dict, log_path, monitor=None) -> Trace:
     settings = monitor_settings(monitor if monitor is not None else {})
     power_method = settings.power_method
     log_path = Path(log_path)
-    primary = monitor_kind(profile)
-    hw, skipped = _primary_frame(profile, log_path, power_method)
+    primary = monitor_kind(board)
+    hw, skipped = _primary_frame(board, log_path, power_method)
     sources = {primary: {"log": log_path.name, "measures": SOURCES[primary].measures, "samples": int(len(hw)),
                          "power_total": hw.attrs.get("power_total")}}
     power_source = primary if hw.attrs.get("power_total") else None
@@ -311,7 +311,7 @@ def read_monitor(profile: dict, log_path, monitor=None) -> Trace:
 
         rails, rails_skipped, found = parse_rails_log(rails_log)
         skipped += rails_skipped
-        rails = add_total_power(rails, profile, method=power_method, copy=False)
+        rails = add_total_power(rails, board, method=power_method, copy=False)
         info = {"log": rails_log.name, "measures": SOURCES["rails"].measures, "samples": int(len(rails)),
                 "missed_ticks": missed_ticks(rails_log), "power_total": rails.attrs.get("power_total")}
         if found:
@@ -352,7 +352,7 @@ def read_monitor(profile: dict, log_path, monitor=None) -> Trace:
     return Trace(merged, skipped, power_source if power_spec else None, power_interval_s, sources, lost)
 
 
-def read_monitor_log(profile: dict, log_path, power_method: str = "total"):
+def read_monitor_log(board: dict, log_path, power_method: str = "total"):
     """Return (hw.csv DataFrame with power_total_mw where power is known, skipped line count)."""
-    trace = read_monitor(profile, log_path, {"power_method": power_method})
+    trace = read_monitor(board, log_path, {"power_method": power_method})
     return trace.hw, trace.skipped

@@ -31,11 +31,11 @@ def cli(argv) -> int:
         print(f"parse-tegrastats: {args.log}: no such file", file=sys.stderr)
         return 2
     try:
-        profile = load_board(args.board) if args.board else None
+        board = load_board(args.board) if args.board else None
     except (FileNotFoundError, ValueError) as error:
         print(f"parse-tegrastats: {error}", file=sys.stderr)
         return 2
-    df, skipped = parse_log(args.log, profile=profile, power_method=args.power_method)
+    df, skipped = parse_log(args.log, board=board, power_method=args.power_method)
     if args.output:
         from edgebench.atomic import write_csv_atomic
 

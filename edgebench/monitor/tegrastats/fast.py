@@ -422,7 +422,7 @@ def _assemble(pieces: list[tuple], kept, order: list[str]):
     return pd.DataFrame(frame)
 
 
-def parse_log(path_or_lines, *, profile=None, power_method="total"):
+def parse_log(path_or_lines, *, board=None, power_method="total"):
     """Return (hw DataFrame with one row per parsed line in order, count of skipped lines)."""
     import pandas as pd
 
@@ -434,5 +434,5 @@ def parse_log(path_or_lines, *, profile=None, power_method="total"):
     for data in log_blocks(path_or_lines):
         reader.read(data)
     df = reader.frame() if reader.rows else pd.DataFrame({TIMESTAMP: []})
-    df = add_total_power(df, profile, method=power_method, copy=False)
+    df = add_total_power(df, board, method=power_method, copy=False)
     return df, reader.skipped
