@@ -20,35 +20,51 @@ def summarise(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *, id
         return {**empty, "reason": "no finished epoch"}
     if POWER_COLUMN not in hw.columns:
         return {**empty, "reason": "no power source on this host (no tegrastats rails, RAPL or NVML power)"}
-    # Each epoch is integrated on its own, so the gaps of a resumed run never count as training.
-    windows = [energy_summary(hw, row.started_at, row.ended_at, idle_power_w=idle_power_w, interval_s=interval_s)
-               for row in epochs.itertuples()]
-    measured = [w for w in windows if w["energy_wh_integrated"] is not None]
+    windows, measured, figures = over_epochs(hw, epochs, POWER_COLUMN, total_time_s, idle_power_w=idle_power_w,
+                                             interval_s=interval_s)
     if not measured:
         return {**empty, "reason": f"no epoch has usable power samples: {windows[0]['reason']}"}
-    # An epoch the trace missed altogether counts as training time not covered, so the energy
-    # of the others is kept and its coverage says how much of the training it is.
-    readings_w = pd.to_numeric(training_samples(hw, epochs)[POWER_COLUMN], errors="coerce").dropna() / 1000.0
-    # The thesis's average power: the plain mean of the readings taken while training.
-    avg_power_w = float(readings_w.mean()) if len(readings_w) else None
-    integrated = sum(w["energy_wh_integrated"] for w in measured)
     dynamic = None
     if idle_power_w is not None:
         dynamic = sum(w["dynamic_energy_wh_integrated"] for w in measured)
     return {
         "epochs": per_epoch(hw, epochs, windows, idle_power_w=idle_power_w, interval_s=interval_s),
-        "avg_power_w": avg_power_w,
-        "power_std_w": float(readings_w.std(ddof=1)) if len(readings_w) > 1 else None,
-        "energy_wh": energy_wh(avg_power_w, total_time_s),
-        "energy_wh_integrated": integrated,
+        **figures,
         "idle_power_w": idle_power_w,
         "dynamic_energy_wh_integrated": dynamic,
         # counter (energy counters differenced) or trapezoid (power integrated), see monitor/energy.py
         "method": "+".join(sorted({w["method"] for w in measured})),
-        "coverage": sum(w["covered_s"] for w in measured) / sum(w["window_s"] for w in windows),
-        "samples": int(len(readings_w)),
         "reason": None,
     }
+
+
+def over_epochs(hw: pd.DataFrame, epochs: pd.DataFrame, column: str, total_time_s: float, *, idle_power_w=None,
+                interval_s=None) -> tuple:
+    """Return (each epoch's window, those with an energy, the figures) of one power column over the epochs.
+
+    The figures, the same for the module's power and the wall meter's: `avg_power_w` and
+    `power_std_w` of the readings taken while training (the thesis's average power: their plain
+    mean), `energy_wh` that mean x training time, `energy_wh_integrated` the sum of the epochs'
+    energies, `coverage` their covered share of the training time, `samples` the readings.
+    """
+    # Each epoch is integrated on its own, so the gaps of a resumed run never count as training.
+    windows = [energy_summary(hw, row.started_at, row.ended_at, idle_power_w=idle_power_w, interval_s=interval_s,
+                              column=column)
+               for row in epochs.itertuples()]
+    measured = [w for w in windows if w["energy_wh_integrated"] is not None]
+    # An epoch the trace missed altogether counts as training time not covered, so the energy
+    # of the others is kept and its coverage says how much of the training it is.
+    readings_w = pd.to_numeric(training_samples(hw, epochs)[column], errors="coerce").dropna() / 1000.0
+    avg_power_w = float(readings_w.mean()) if len(readings_w) else None
+    figures = {
+        "avg_power_w": avg_power_w,
+        "power_std_w": float(readings_w.std(ddof=1)) if len(readings_w) > 1 else None,
+        "energy_wh": energy_wh(avg_power_w, total_time_s),
+        "energy_wh_integrated": sum(w["energy_wh_integrated"] for w in measured),
+        "coverage": sum(w["covered_s"] for w in measured) / sum(w["window_s"] for w in windows),
+        "samples": int(len(readings_w)),
+    }
+    return windows, measured, figures
 
 
 def per_epoch(hw: pd.DataFrame, epochs: pd.DataFrame, windows: list, *, idle_power_w=None, interval_s=None) -> list:
@@ -77,10 +93,8 @@ def wall_summary(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *,
                  lost=()) -> dict:
     """Return run.json's energy.wall block: the wall meter's mean power and energy over the epochs.
 
-    The same figures as the module's: the plain mean of the readings taken while training,
-    `energy_wh` that mean x training time (as the tables' energy_wh), `energy_wh_integrated` the
-    trapezoid over each epoch, `coverage` its covered share. lost: (timestamp, count, reason) of
-    the readings that failed (monitor/wall.py); those inside an epoch are counted, never filled in.
+    The same figures as the module's (over_epochs). lost: (timestamp, count, reason) of the
+    readings that failed (monitor/wall.py); those inside an epoch are counted, never filled in.
     """
     from edgebench.monitor.wall import COLUMN
 
@@ -91,19 +105,10 @@ def wall_summary(hw: pd.DataFrame, epochs: pd.DataFrame, total_time_s: float, *,
         return {**block, "reason": "no finished epoch"}
     if COLUMN not in hw.columns:
         return {**block, "reason": "the wall meter gave no reading"}
-    windows = [energy_summary(hw, row.started_at, row.ended_at, interval_s=interval_s, column=COLUMN)
-               for row in epochs.itertuples()]
-    measured = [w for w in windows if w["energy_wh_integrated"] is not None]
-    readings_w = pd.to_numeric(training_samples(hw, epochs)[COLUMN], errors="coerce").dropna() / 1000.0
-    if not measured or not len(readings_w):
+    windows, measured, figures = over_epochs(hw, epochs, COLUMN, total_time_s, interval_s=interval_s)
+    if not measured or not figures["samples"]:
         return {**block, "reason": f"no epoch has wall readings: {windows[0]['reason']}"}
-    avg_power_w = float(readings_w.mean())
-    return {**block, "avg_power_w": avg_power_w,
-            "power_std_w": float(readings_w.std(ddof=1)) if len(readings_w) > 1 else None,
-            "energy_wh": energy_wh(avg_power_w, total_time_s),
-            "energy_wh_integrated": sum(w["energy_wh_integrated"] for w in measured),
-            "coverage": sum(w["covered_s"] for w in measured) / sum(w["window_s"] for w in windows),
-            "samples": int(len(readings_w))}
+    return {**block, **figures}
 
 
 def _lost_in_training(lost, epochs: pd.DataFrame) -> int:
