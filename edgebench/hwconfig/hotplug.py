@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from edgebench.hwconfig.recovery import stale_record
+
 CORE_DIR_RE = re.compile(r"^cpu(\d+)$")
 
 
@@ -155,34 +157,6 @@ def write_record(record: Path, restore: Dict[int, str], sysfs_root: Path) -> Non
 
     write_text_atomic(record, json.dumps({"pid": os.getpid(), "sysfs_root": str(sysfs_root),
                                           "restore": {str(core): state for core, state in restore.items()}}) + "\n")
-
-
-def _alive(pid: int) -> bool:
-    """Return whether pid is a live edgebench run (a reused pid, after a reboot, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        pass
-    try:
-        return b"edgebench" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True  # no /proc to ask: alive, as kill said
-
-
-def stale_record(record: Path) -> Optional[dict]:
-    """Return a durable per-host record whose owner is gone; None where there is none or its owner still runs.
-
-    Raises ValueError for a record that cannot be read. Shared by the hotplug and power-mode
-    records: a live owner restores what it changed itself.
-    """
-    try:
-        data = json.loads(Path(record).read_text())
-    except FileNotFoundError:
-        return None
-    pid = int(data.get("pid", -1))
-    return None if pid != os.getpid() and _alive(pid) else data
 
 
 def recover_stale(record, sysfs_root: Optional[Path] = None) -> List[str]:

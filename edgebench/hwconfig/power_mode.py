@@ -31,6 +31,7 @@ import subprocess
 from pathlib import Path
 from typing import List, Optional
 
+from edgebench.hwconfig.recovery import stale_record
 from edgebench.hwconfig.resolve import HardwareConfigError, host_cores
 
 log = logging.getLogger(__name__)
@@ -200,8 +201,6 @@ def recover_stale(record) -> List[str]:
     A record whose owner still runs is left alone (that run restores the mode itself); one that
     cannot be acted on now (no nvpmodel, no right) is kept for a later try, and said so.
     """
-    from edgebench.hwconfig.hotplug import stale_record
-
     record = Path(record)
     try:
         data = stale_record(record)
